@@ -147,18 +147,42 @@ def compare(
     engine_options: Mapping[str, Any] | None = None,
     tasks_dirs: Sequence[str | os.PathLike] = (),
     progress: bool | Progress = True,
+    regime: str = "prompt",
+    **training: Any,
 ) -> Comparison:
     """Compare ``adapted`` against ``base`` on ``tasks`` (task or suite names).
 
     Returns a :class:`Comparison` with, per task, both scores, Δ = adapted − base, its paired
     bootstrap CI, a paired permutation p-value, the p-value adjusted across tasks
     (``correction``: ``holm`` or ``bh``) and a win/tie/loss verdict at level ``alpha``.
+
+    ``regime``: ``prompt`` (default) scores the checkpoints as they are; ``finetune``,
+    ``probe`` and ``intrinsic`` train or probe both backbones per task, or score held-out
+    text (:func:`dabench.regimes.compare_regime`, docs/regimes.md). The training keywords
+    (``seeds``, ``preset``, ``lr``, ``batch_size``, ``epochs``, ``patience``, ``max_length``,
+    ``train_limit``, ``dev_limit``, ``pooling``, ``hyperparameters``) apply to those regimes only.
     """
+    if regime != "prompt" or training:
+        return _compare_regime(base, adapted, tasks, regime, training, shots=shots, select_prompt=select_prompt,
+                               engine=engine, data_dir=data_dir, data_files=data_files, limit=limit, seed=seed,
+                               resamples=resamples, alpha=alpha, margin=margin, correction=correction, domain=domain,
+                               store_path=store_path, engine_options=engine_options, tasks_dirs=tasks_dirs,
+                               progress=progress)
     if correction not in ("holm", "bh"):
         raise TaskError(f"--correction must be holm or bh, not {correction!r}")
     if not 0 < alpha < 1:
         raise TaskError("--alpha must lie between 0 and 1")
     registry = get_registry([Path(d) for d in tasks_dirs])
+    intrinsic = _intrinsic_names(registry, tasks, tasks_dirs)
+    if intrinsic:  # held-out text tasks are a task type of their own: score them as such
+        if len(intrinsic) < len([t for t in tasks if t.strip()]):
+            raise TaskError(f"{intrinsic[0]!r} is an intrinsic (perplexity) task: compare intrinsic tasks in a run of "
+                            "their own (--regime intrinsic), apart from the prompted tasks")
+        return _compare_regime(base, adapted, tasks, "intrinsic", {}, shots=shots, select_prompt=select_prompt,
+                               engine=engine, data_dir=data_dir, data_files=data_files, limit=limit, seed=seed,
+                               resamples=resamples, alpha=alpha, margin=margin, correction=correction, domain=domain,
+                               store_path=store_path, engine_options=engine_options, tasks_dirs=tasks_dirs,
+                               progress=progress)
     specs = registry.resolve(tasks)
     root = resolve_data_dir(data_dir)
     data_files = data_files or {}
@@ -211,6 +235,7 @@ def compare(
         "domain": domain,
         "select_prompt": select_prompt,
         "engine": engine,
+        "regime": "prompt",
     }
     signature = {
         "dabench_version": __version__,
@@ -233,6 +258,49 @@ def compare(
         dabench_version=__version__,
         created=_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
     )
+
+
+#: keywords of ``compare`` that only the training regimes take
+TRAINING_OPTIONS = ("seeds", "preset", "lr", "batch_size", "epochs", "patience", "max_length", "train_limit",
+                    "dev_limit", "pooling", "hyperparameters")
+REGIMES = ("prompt", "finetune", "probe", "intrinsic")
+
+
+def _intrinsic_names(registry: Any, tasks: Sequence[str], tasks_dirs: Sequence[str | os.PathLike]) -> list[str]:
+    """The names in ``tasks`` that are intrinsic tasks (or suites) and not prompted ones."""
+    names = [t.strip() for t in tasks if t.strip() and t.strip() not in registry.names()
+             and t.strip() not in registry.suites()]
+    if not names:
+        return []
+    from dabench.intrinsic.spec import get_intrinsic_registry
+
+    intrinsic = get_intrinsic_registry(tasks_dirs)
+    return [n for n in names if intrinsic.knows(n)]
+
+
+def _compare_regime(base: str, adapted: str, tasks: Sequence[str], regime: str, training: Mapping[str, Any], *,
+                    shots: int, select_prompt: bool, engine: str, **options: Any) -> Comparison:
+    """``compare`` under a fine-tune / probe / intrinsic regime; options that mean nothing there are refused."""
+    if regime not in REGIMES:
+        raise TaskError(f"regime must be one of {', '.join(REGIMES)}, not {regime!r}")
+    unknown = sorted(set(training) - set(TRAINING_OPTIONS))
+    if unknown:
+        raise TypeError(f"compare() got an unexpected keyword argument {unknown[0]!r}")
+    given = [k for k, v in training.items() if v is not None]
+    if regime == "prompt":
+        if given:
+            raise TaskError(f"{given[0]} (--{given[0].replace('_', '-')}) applies to the finetune/probe regimes, "
+                            "not to prompting")
+        return compare(base, adapted, tasks, shots=shots, select_prompt=select_prompt, engine=engine, **options)
+    for name, value, unused in (("shots", shots, 0), ("select_prompt", select_prompt, False)):
+        if value != unused:
+            raise TaskError(f"{name} (--{name.replace('_', '-')}) applies to prompting, not to regime {regime!r}")
+    if engine != "hf":
+        raise TaskError(f"regime {regime!r} trains and scores with the hf engine; engine {engine!r} is for prompting")
+    from dabench.regimes import compare_regime
+
+    return compare_regime(base, adapted, list(tasks), regime=regime, **options,
+                          **{k: v for k, v in training.items() if v is not None})
 
 
 def _progress_context(progress: bool | Progress):

@@ -10,6 +10,7 @@ from typing import Optional
 import typer
 
 from dabench.cli import app
+from dabench.cli.regime_cmd import PRESET_HELP, REGIME_HELP
 from dabench.errors import DabenchError
 
 
@@ -73,12 +74,27 @@ def compare_command(
     store: Optional[Path] = typer.Option(None, "--store", help="Record store (default $DABENCH_STORE or ~/.cache/dabench/store.sqlite)."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 … (default: CUDA when present)."),
     dtype: str = typer.Option("auto", "--dtype", help="auto, float32, bfloat16 or float16."),
-    batch_size: int = typer.Option(16, "--batch-size", help="Sequences per forward pass."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Sequences per forward pass (prompting, default 16); the training batch with --regime finetune."),
     trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="Allow code shipped with a checkpoint to run."),
     tasks_dir: list[Path] = typer.Option([], "--tasks-dir", help="Extra dir of task YAML specs (repeatable)."),
     no_progress: bool = typer.Option(False, "--no-progress", help="Do not draw progress bars."),
+    regime: str = typer.Option("prompt", "--regime", help=REGIME_HELP),
+    preset: Optional[str] = typer.Option(None, "--preset", help=PRESET_HELP),
+    seeds: Optional[str] = typer.Option(None, "--seeds", help="Fine-tuning seeds: a count (5 = seeds 0-4) or a list (0,1,2). Default: the preset's."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Fine-tuning epochs (default: the preset's)."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Fine-tuning learning rate (default: the preset's)."),
+    patience: Optional[int] = typer.Option(None, "--patience", help="Early-stopping patience on dev, in epochs; 0 = none (default: the preset's)."),
+    max_length: Optional[int] = typer.Option(None, "--max-length", help="Max input tokens for --regime finetune/probe/intrinsic."),
+    train_limit: Optional[int] = typer.Option(None, "--train-limit", help="Train on a fixed random subset of N train examples."),
+    dev_limit: Optional[int] = typer.Option(None, "--dev-limit", help="Early-stop / choose C on a fixed random subset of N dev examples."),
+    pooling: Optional[str] = typer.Option(None, "--pooling", help="Features of --regime probe (mean, cls, last) or fine-tune head input (auto, cls, mean, last)."),
 ) -> None:
-    """Compare ADAPTED against BASE on the same examples of each task, with paired statistics."""
+    """Compare ADAPTED against BASE on the same examples of each task, with paired statistics.
+
+    --regime prompt (default) scores both checkpoints as they are; finetune fine-tunes both
+    backbones per task with the same seeds and hyperparameters; probe fits a logistic regression
+    on frozen features; intrinsic scores (pseudo-)perplexity of held-out text. See docs/regimes.md.
+    """
     from dabench.render.terminal import print_comparison
 
     task_names = [t.strip() for t in (tasks or "").split(",") if t.strip()]
@@ -90,9 +106,17 @@ def compare_command(
     elif not task_names:
         raise DabenchError("--tasks is required (task or suite names; see `dabench tasks list`)")
     else:
-        comparison = _run(base, adapted, task_names, data_dir, data_file, limit, shots, seed, resamples, alpha, margin,
-                          correction, domain, select_prompt, store, device, dtype, batch_size, trust_remote_code,
-                          tasks_dir, no_progress or as_json)
+        from dabench.cli.regime_cmd import parse_seeds, run_comparison
+
+        comparison = run_comparison(
+            base, adapted, task_names, regime=regime,
+            data_dir=data_dir, data_files=parse_data_files(data_file, task_names), limit=limit, shots=shots or None,
+            seed=seed, resamples=resamples, alpha=alpha, margin=margin, correction=correction, domain=domain,
+            select_prompt=select_prompt or None, store_path=store, tasks_dirs=[str(d) for d in tasks_dir],
+            progress=not (no_progress or as_json), batch_size=batch_size,
+            engine_options={"device": device, "dtype": dtype, "trust_remote_code": trust_remote_code},
+            preset=preset, seeds=parse_seeds(seeds), epochs=epochs, lr=lr, patience=patience, max_length=max_length,
+            train_limit=train_limit, dev_limit=dev_limit, pooling=pooling)
     data = comparison.to_dict()
     out_dir = out or default_out_dir(base, adapted)
     written = write_outputs(data, out_dir)
@@ -102,17 +126,3 @@ def compare_command(
     print_comparison(data)
     typer.echo("wrote " + ", ".join(str(p) for p in written))
 
-
-def _run(base, adapted, task_names, data_dir, data_file, limit, shots, seed, resamples, alpha, margin, correction,
-         domain, select_prompt, store, device, dtype, batch_size, trust_remote_code, tasks_dir, quiet):
-    """The model-running compare, from the CLI's options."""
-    from dabench.pipeline import compare
-
-    return compare(
-        base, adapted, task_names,
-        data_dir=data_dir, data_files=parse_data_files(data_file, task_names), limit=limit, shots=shots, seed=seed,
-        resamples=resamples, alpha=alpha, margin=margin, correction=correction, domain=domain,
-        select_prompt=select_prompt, store_path=store,
-        engine_options={"device": device, "dtype": dtype, "batch_size": batch_size, "trust_remote_code": trust_remote_code},
-        tasks_dirs=tasks_dir, progress=not quiet,
-    )

@@ -13,7 +13,8 @@ What BASELINE and CANDIDATE may be:
   (its ``adapted`` model by default, ``--baseline-side base`` for its ``base``), e.g. the
   released model's published comparison. The candidate is compared with that checkpoint
   under the stored protocol (tasks, data dir, limit, shots, seed, resamples, alpha, domain,
-  prompt selection; any flag given overrides), and the gate refuses to run (exit 2) if the
+  prompt selection; for fine-tune / probe comparisons also the regime, preset, seeds and
+  hyperparameters; any flag given overrides), and the gate refuses to run (exit 2) if the
   baseline's fingerprint no longer matches the one stored.
 
 Exit code 0: every task passes; 1: at least one fails; 2: bad input.
@@ -57,10 +58,11 @@ def _task_names(
 
 
 def _run_compare(baseline: str, candidate: str, tasks: list[str], options: dict[str, Any]) -> dict[str, Any]:
-    """``dabench.compare`` with the baseline as base and the candidate as adapted, as a dict."""
-    from dabench.pipeline import compare
+    """``dabench.compare`` (under the options' regime) with the baseline as base and the candidate
+    as adapted, as a dict."""
+    from dabench.cli.regime_cmd import run_comparison
 
-    return compare(baseline, candidate, tasks, **options).to_dict()
+    return run_comparison(baseline, candidate, tasks, **options).to_dict()
 
 
 def _stored_baseline(stored: dict[str, Any], source: Path, side: str) -> str:
@@ -143,6 +145,13 @@ def gate(
     resamples: int | None = typer.Option(None, "--resamples", help="Bootstrap / permutation resamples."),
     store: Path | None = typer.Option(None, "--store", help="SQLite store of per-example records (cache it between CI runs)."),
     tasks_dir: list[Path] = typer.Option([], "--tasks-dir", help="Extra folder of task specs (YAML); repeatable."),
+    regime: str | None = typer.Option(None, "--regime", help="prompt (default), finetune, probe or intrinsic, as for `dabench compare`. Default with a stored comparison: its regime."),
+    preset: str | None = typer.Option(None, "--preset", help="Hyperparameter preset of --regime finetune/probe: dsp or small-cpu."),
+    seeds: str | None = typer.Option(None, "--seeds", help="Fine-tuning seeds: a count or a comma-separated list."),
+    epochs: int | None = typer.Option(None, "--epochs", help="Fine-tuning epochs."),
+    lr: float | None = typer.Option(None, "--lr", help="Fine-tuning learning rate."),
+    patience: int | None = typer.Option(None, "--patience", help="Early-stopping patience (epochs; 0 = none)."),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Engine batch (prompting) or training batch (finetune)."),
 ) -> None:
     """Gate a candidate checkpoint against a baseline: exit 0 pass, 1 fail, 2 bad input.
 
@@ -164,10 +173,13 @@ def gate(
     if candidate is not None and looks_like_json_file(candidate):
         raise DabenchError(f"CANDIDATE {candidate!r} is a JSON file; pass a checkpoint, or pass the stored "
                            "comparison alone as `dabench gate COMPARISON.json`")
+    from dabench.cli.regime_cmd import parse_seeds, replay_options
+
     run_options = {k: v for k, v in {
         "data_dir": str(data_dir) if data_dir else None, "limit": limit, "shots": shots, "seed": seed,
         "resamples": resamples, "store_path": str(store) if store else None,
-        "tasks_dirs": [str(d) for d in tasks_dir] or None,
+        "tasks_dirs": [str(d) for d in tasks_dir] or None, "regime": regime, "preset": preset,
+        "seeds": parse_seeds(seeds), "epochs": epochs, "lr": lr, "patience": patience, "batch_size": batch_size,
     }.items() if v is not None}
     gate_tasks: list[str] | None = None  # a filter, only when gating a stored comparison as it is
     if looks_like_json_file(baseline):
@@ -175,8 +187,10 @@ def gate(
         names = _task_names(tasks, suite, known={t["task"] for t in stored["tasks"]}, tasks_dirs=tasks_dir)
         if candidate is None:
             if run_options:
-                raise DabenchError("--data-dir/--limit/--shots/--seed/--resamples/--store/--tasks-dir apply only when a model is "
-                                   "run; a stored comparison alone is gated as it is")
+                flags = ", ".join("--" + k.replace("_dir", "-dir").replace("_path", "").replace("_", "-")
+                                  for k in run_options)
+                raise DabenchError(f"{flags}: these apply only when a model is run; a stored comparison alone is "
+                                   "gated as it is")
             comparison, gate_tasks, source = stored, names, baseline
         else:
             cfg = stored.get("config", {}) or {}
@@ -185,6 +199,9 @@ def gate(
                                     "engine", "tasks_dirs")
                 if cfg.get(k) is not None
             }
+            replay = replay_options(cfg)  # the stored protocol: its regime, preset, seeds, hyperparameters
+            if run_options.get("regime", replay["regime"]) == replay["regime"]:
+                options.update(replay)
             options.update(run_options)
             if alpha is not None:
                 options["alpha"] = alpha

@@ -1,9 +1,8 @@
 """The ``--regime`` surface of ``dabench compare`` / ``dabench gate``, and ``dabench regimes``.
 
-``compare`` and ``gate`` keep their prompting path (``--regime prompt``, the default); for
-``finetune``, ``probe`` and ``intrinsic`` they call :func:`run_comparison`, which dispatches to
-:func:`dabench.regimes.compare_regime` with the options that apply and refuses prompting-only
-options (``--shots``, ``--select-prompt``) instead of silently ignoring them.
+``compare`` and ``gate`` run every comparison through :func:`run_comparison`, which hands the
+options that were set to ``dabench.compare`` (``regime=`` picks prompting, fine-tuning, probing
+or intrinsic scoring there; an option set for the wrong regime is refused, not ignored).
 :func:`replay_options` turns a stored comparison's config back into the same call (the gate
 re-runs a stored baseline's protocol against a candidate). ``dabench regimes`` lists the
 regimes and the hyperparameters of each preset.
@@ -26,44 +25,41 @@ REGIME_HELP = ("prompt: score the checkpoints as they are (zero/few-shot); finet
                "(pseudo-)perplexity on held-out text (tasks/intrinsic).")
 PRESET_HELP = "Hyperparameter preset of --regime finetune/probe: dsp (default) or small-cpu (see `dabench regimes`)."
 
-#: options of the regime comparisons (dabench.regimes.compare_regime keywords)
-REGIME_OPTIONS = ("data_dir", "data_files", "seeds", "limit", "preset", "lr", "batch_size", "epochs", "patience",
-                  "max_length", "train_limit", "dev_limit", "pooling", "hyperparameters", "seed", "resamples", "alpha",
-                  "margin", "correction", "domain", "store_path", "engine_options", "tasks_dirs", "progress")
-#: prompting-only options and the value that means "not used"
-PROMPT_ONLY = {"shots": 0, "select_prompt": False}
+#: engine options that the training regimes use (dtype and batch size are the regime's own business)
+_BACKBONE_OPTIONS = ("device", "trust_remote_code", "arch", "adapter_base", "ckpt_prefix")
+
+
+def parse_seeds(value: str | None) -> int | list[int] | None:
+    """``--seeds``: a count (``5`` → seeds 0..4) or a comma-separated list (``0,1,7``)."""
+    if value is None or not value.strip():
+        return None
+    try:
+        parts = [int(p) for p in value.split(",") if p.strip()]
+    except ValueError:
+        raise DabenchError(f"--seeds {value!r}: give a count (5) or a comma-separated list of seeds (0,1,2)") from None
+    if "," not in value:
+        return parts[0]
+    return parts
 
 
 def run_comparison(base: str, adapted: str, tasks: Sequence[str], *, regime: str = "prompt", **options: Any):
-    """``dabench.compare`` for ``regime == "prompt"``, else :func:`dabench.regimes.compare_regime`.
-
-    Options that do not apply to the chosen regime are an error when set (a prompting-only
-    option with a regime, a training option with ``prompt``); ``None`` means unset.
-    """
+    """``dabench.compare`` from the CLI's options: ``--batch-size`` is the engine's batch for
+    prompting and the training batch for the regimes; options left unset (``None``) are dropped,
+    so ``dabench.compare`` refuses only what the user actually set for the wrong regime."""
     if regime not in REGIME_CHOICES:
         raise DabenchError(f"--regime must be one of {', '.join(REGIME_CHOICES)}, not {regime!r}")
-    training = ("seeds", "preset", "lr", "epochs", "patience", "train_limit", "dev_limit", "pooling", "hyperparameters")
-    if regime == "prompt":
-        used = [k for k in training if options.get(k) is not None]
-        if used:
-            raise DabenchError(f"--{used[0].replace('_', '-')} applies to --regime finetune/probe, not to prompting")
-        for k in training + ("max_length", "batch_size"):  # the engine's batch size is in engine_options
-            options.pop(k, None)
-        from dabench.pipeline import compare
-
-        return compare(base, adapted, list(tasks), **options)
-    for key, unused in PROMPT_ONLY.items():
-        if options.get(key) not in (None, unused):
-            raise DabenchError(f"--{key.replace('_', '-')} applies to --regime prompt, not to --regime {regime}")
     engine_options = dict(options.pop("engine_options", None) or {})
-    if options.get("batch_size") is None:
-        engine_options.pop("batch_size", None)
-    kwargs = {k: v for k, v in options.items() if k in REGIME_OPTIONS and v is not None}
-    kwargs["engine_options"] = {k: v for k, v in engine_options.items() if k in ("device", "trust_remote_code", "arch",
-                                                                                  "adapter_base", "ckpt_prefix")}
-    from dabench.regimes import compare_regime
+    batch_size = options.pop("batch_size", None)
+    if regime == "prompt":
+        if batch_size is not None:
+            engine_options["batch_size"] = batch_size
+    else:
+        engine_options = {k: v for k, v in engine_options.items() if k in _BACKBONE_OPTIONS}
+        options["batch_size"] = batch_size
+    from dabench.pipeline import compare
 
-    return compare_regime(base, adapted, list(tasks), regime=regime, **kwargs)
+    return compare(base, adapted, list(tasks), regime=regime, engine_options=engine_options,
+                   **{k: v for k, v in options.items() if v is not None})
 
 
 def replay_options(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -77,6 +73,8 @@ def replay_options(config: Mapping[str, Any]) -> dict[str, Any]:
         if regime == "finetune" and config.get("seeds"):
             out["seeds"] = list(config["seeds"])
         out["hyperparameters"] = dict(config.get("hyperparameters") or {})
+    elif config.get("max_length") is not None:  # intrinsic
+        out["max_length"] = config["max_length"]
     return out
 
 

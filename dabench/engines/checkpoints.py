@@ -222,6 +222,9 @@ def load_tokenizer(ck: Checkpoint, *, trust_remote_code: bool = False) -> Any:
 def load_model(ck: Checkpoint, auto_class: Any, *, dtype: Any, trust_remote_code: bool = False,
                allow_pickle: bool = False) -> Any:
     """The model of ``ck`` as ``auto_class`` (e.g. AutoModelForCausalLM); adapters as a PeftModel."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # dabench draws its own progress; a per-load weights bar is noise
     if ck.kind in ("dir", "hub"):
         src = local_dir(ck)
         try:

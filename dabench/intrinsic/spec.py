@@ -140,6 +140,10 @@ class IntrinsicRegistry:
     def names(self) -> list[str]:
         return sorted(self._specs)
 
+    def knows(self, name: str) -> bool:
+        """Whether ``name`` is an intrinsic task or the name of a suite of intrinsic tasks."""
+        return name in self._specs or any(name in s.suites for s in self._specs.values())
+
     def get(self, name: str) -> IntrinsicSpec:
         try:
             return self._specs[name]

@@ -31,15 +31,19 @@ def slug(text: str, max_len: int = 40) -> str:
 
 
 def record_id(comparison: dict[str, Any]) -> str:
-    """``<adapted>--vs--<base>-<hash8>``: the pair, and a hash of fingerprints, task versions, settings."""
+    """``<adapted>--vs--<base>-<hash8>``: the pair, and a hash of fingerprints, task versions, settings
+    (for fine-tune / probe comparisons also the preset, seeds and hyperparameters)."""
     cfg = comparison.get("config", {}) or {}
     sig = comparison.get("signature", {}) or {}
     key = {
         "base": comparison["base"]["fingerprint"],
         "adapted": comparison["adapted"]["fingerprint"],
         "tasks": sig.get("task_hashes") or sorted(t["task"] for t in comparison["tasks"]),
-        "settings": {k: cfg.get(k) for k in ("limit", "shots", "seed", "domain", "select_prompt", "regime")},
+        "settings": {k: cfg.get(k) for k in ("limit", "shots", "seed", "domain", "select_prompt")},
     }
+    key["settings"]["regime"] = None if cfg.get("regime") == "prompt" else cfg.get("regime")  # same id as before regimes
+    if cfg.get("regime") not in (None, "prompt"):  # a fine-tune with other seeds or hyperparameters is another result
+        key["protocol"] = {k: cfg.get(k) for k in ("preset", "seeds", "hyperparameters")}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode("utf-8")).hexdigest()[:8]
     return f"{slug(comparison['adapted']['name'])}--vs--{slug(comparison['base']['name'])}-{digest}"
 

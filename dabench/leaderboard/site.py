@@ -17,6 +17,7 @@ from dabench.leaderboard.definition import LeaderboardDefinition, load_definitio
 from dabench.leaderboard.records import load_records
 from dabench.render import fmt
 from dabench.render.html import CORRECTION_NAMES, comparison_view, environment, page_assets, sort_key
+from dabench.render.regime_fmt import regime_label, regime_of, score
 
 PAIRS_DIR = "pairs"
 
@@ -26,7 +27,9 @@ def _share(k: int, total: int) -> str:
 
 
 def _pair_label(data: dict[str, Any]) -> str:
-    return f"{data['adapted']['name']} vs {data['base']['name']}"
+    """``adapted vs base``, plus the regime for non-prompting comparisons (a pair may have several)."""
+    regime = regime_label(data)
+    return f"{data['adapted']['name']} vs {data['base']['name']}" + (f" ({regime})" if regime else "")
 
 
 def overview_view(records: list[tuple[str, dict[str, Any]]], definition: LeaderboardDefinition) -> dict[str, Any]:
@@ -75,20 +78,20 @@ def overview_view(records: list[tuple[str, dict[str, Any]]], definition: Leaderb
             results.append({
                 "pair_label": _pair_label(data), "href": href, "task": t["task"], "category": t["category"],
                 "metric": t["metric"], "n": t["n"],
-                "base": fmt.num(t["base"]), "base_value": sort_key(t["base"]),
-                "adapted": fmt.num(t["adapted"]), "adapted_value": sort_key(t["adapted"]),
+                "base": score(t, "base"), "base_value": sort_key(t["base"]),
+                "adapted": score(t, "adapted"), "adapted_value": sort_key(t["adapted"]),
                 "delta": fmt.signed(t["delta"]), "delta_value": sort_key(t["delta"]), "ci": fmt.interval(t["ci"]),
                 "verdict": t["verdict"], "p_adjusted": fmt.pval(t["p_adjusted"]),
                 "p_adjusted_value": sort_key(t["p_adjusted"]), "flags": fmt.flags(t),
             })
         pairs.append({
             "id": rid, "href": href, "label": _pair_label(data),
-            "adapted": data["adapted"]["name"], "base": data["base"]["name"],
+            "adapted": data["adapted"]["name"], "base": data["base"]["name"], "regime": regime_label(data),
             "counts": fmt.verdict_counts(tasks), "cells": cells,
             "created": str(data.get("created", "")), "dabench_version": str(data.get("dabench_version", "")),
             "resamples": cfg.get("resamples", ""), "alpha": cfg.get("alpha", ""),
             "correction": CORRECTION_NAMES.get(cfg.get("correction", ""), str(cfg.get("correction", ""))),
-            "seed": cfg.get("seed", ""), "shots": cfg.get("shots", ""), "n_tasks": len(data["tasks"]),
+            "seed": cfg.get("seed", ""), "shots": cfg.get("shots", "") if regime_of(data) == "prompt" else "", "n_tasks": len(data["tasks"]),
         })
     total = sum(overall.values())
     return {

@@ -105,9 +105,17 @@ class Backbone:
         """The backbone with its pretrained weights (restored by :meth:`reset`)."""
         if self._model is None:
             from transformers import AutoModel
+            from transformers.utils import logging as hf_logging
 
-            model = ckpts.load_model(self.ck, AutoModel, dtype=torch.float32, trust_remote_code=self._trust,
-                                     allow_pickle=bool(self.options.get("allow_pickle")))
+            # a backbone drops the checkpoint's task head (an MLM head: "unexpected" weights) and may lack a
+            # pooler it never uses: transformers' load report would list both as if something were wrong
+            level = hf_logging.get_verbosity()
+            hf_logging.set_verbosity_error()
+            try:
+                model = ckpts.load_model(self.ck, AutoModel, dtype=torch.float32, trust_remote_code=self._trust,
+                                         allow_pickle=bool(self.options.get("allow_pickle")))
+            finally:
+                hf_logging.set_verbosity(level)
             if hasattr(model, "merge_and_unload"):  # a PEFT adapter: fold it into the weights
                 model = model.merge_and_unload()
             self._model = model.to(self.device)

@@ -99,6 +99,14 @@ def compare_regime(
     if regime == "intrinsic":
         from dabench.intrinsic.compare import compare_intrinsic
 
+        training = {"seeds": seeds, "preset": preset, "lr": lr, "batch_size": batch_size, "epochs": epochs,
+                    "patience": patience, "train_limit": train_limit, "dev_limit": dev_limit, "pooling": pooling,
+                    "hyperparameters": hyperparameters or None}
+        given = [k for k, v in training.items() if v is not None]
+        if given:
+            raise TaskError(f"{given[0]} (--{given[0].replace('_', '-')}) applies to the finetune/probe regimes; "
+                            "regime intrinsic trains nothing (only max_length applies)")
+
         return compare_intrinsic(base, adapted, tasks, data_dir=data_dir, data_files=data_files, limit=limit,
                                  max_length=max_length, seed=seed, resamples=resamples, alpha=alpha, margin=margin,
                                  correction=correction, domain=domain, store_path=store_path,

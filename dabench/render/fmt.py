@@ -104,19 +104,26 @@ def flags(task: Mapping[str, Any]) -> list[str]:
 
 def protocol(data: Mapping[str, Any]) -> str:
     """One line saying how the statistics were done."""
+    from dabench.render.regime_fmt import protocol_parts, regime_of
+
     cfg = data.get("config", {})
     corr = CORRECTION_NAMES.get(cfg.get("correction", "holm"), str(cfg.get("correction")))
-    parts = [
-        f"paired bootstrap (B = {cfg.get('resamples', '?')}), {pct(ci_level(data))}% percentile CI",
-        f"paired permutation p-values, {corr}-adjusted across {len(data['tasks'])} tasks",
+    regime = regime_of(data)
+    prompting = regime == "prompt"
+    parts = protocol_parts(data) + [
+        f"{'two-level paired bootstrap over seeds × examples' if regime == 'finetune' else 'paired bootstrap'} "
+        f"(B = {cfg.get('resamples', '?')}), {pct(ci_level(data))}% percentile CI",
+        f"{'bootstrap' if regime == 'finetune' else 'paired permutation'} p-values, {corr}-adjusted across "
+        f"{len(data['tasks'])} tasks",
         f"α = {cfg.get('alpha', 0.05)}",
-        f"{cfg.get('shots', 0)}-shot",
-        f"seed {cfg.get('seed', 0)}",
     ]
+    if prompting:
+        parts.append(f"{cfg.get('shots', 0)}-shot")
+    parts.append(f"{'resampling ' if not prompting else ''}seed {cfg.get('seed', 0)}")
     if cfg.get("margin"):
         parts.append(f"margin {cfg['margin']}")
     if cfg.get("limit"):
-        parts.append(f"first {cfg['limit']} examples per task")
+        parts.append(f"first {cfg['limit']} {'documents' if regime == 'intrinsic' else 'examples'} per task")
     if cfg.get("select_prompt"):
         parts.append("prompt chosen per model on a validation split")
     if cfg.get("domain"):

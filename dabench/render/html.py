@@ -28,6 +28,7 @@ from dabench._version import __version__
 from dabench.render import fmt
 from dabench.render.forest import forest_svg
 from dabench.render.load import as_dict
+from dabench.render.regime_fmt import run_rows, score
 
 CORRECTION_NAMES = fmt.CORRECTION_NAMES
 
@@ -87,8 +88,8 @@ def comparison_view(comparison: Any, *, forest_title: str | None = None) -> dict
         tmpl = t.get("templates") or {}
         tasks.append({
             "task": t["task"], "category": t["category"], "metric": t["metric"], "n": t["n"],
-            "base": fmt.num(t["base"]), "base_value": sort_key(t["base"]),
-            "adapted": fmt.num(t["adapted"]), "adapted_value": sort_key(t["adapted"]),
+            "base": score(t, "base"), "base_value": sort_key(t["base"]),
+            "adapted": score(t, "adapted"), "adapted_value": sort_key(t["adapted"]),
             "delta": fmt.signed(t["delta"]), "delta_value": sort_key(t["delta"]),
             "ci": fmt.interval(t["ci"]), "ci_lo_value": sort_key(t["ci"][0]),
             "p": fmt.pval(t["p_value"]), "p_value": sort_key(t["p_value"]),
@@ -123,6 +124,7 @@ def comparison_view(comparison: Any, *, forest_title: str | None = None) -> dict
         "tasks": tasks,
         "any_underpowered": any(t.get("underpowered") for t in ordered),
         "secondary": secondary,
+        "runs": run_rows(data),
         "disagreements": disagreements,
         "forest_src": svg_data_uri(forest_svg(data, title=forest_title)),
         "signature_json": json.dumps(data.get("signature", {}), indent=2, sort_keys=True, ensure_ascii=False),

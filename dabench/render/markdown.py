@@ -17,6 +17,7 @@ from typing import Any
 from dabench.render import fmt
 from dabench.render.forest import text_forest
 from dabench.render.load import as_dict
+from dabench.render.regime_fmt import run_rows, score
 
 #: characters with an inline meaning in (GitHub-flavoured) Markdown, escaped with a backslash:
 #: emphasis, code, links and images (``[``), table cells, strikethrough, math (``$``) and
@@ -88,7 +89,7 @@ def render_markdown(comparison: Any, *, forest_image: str | None = None, disagre
             tmpl = t.get("templates") or {}
             rows.append([
                 md_escape(t["task"]), md_escape(t["category"]), md_escape(t["metric"]), str(t["n"]),
-                fmt.num(t["base"]), fmt.num(t["adapted"]), fmt.signed(t["delta"]), fmt.interval(t["ci"]),
+                md_escape(score(t, "base")), md_escape(score(t, "adapted")), fmt.signed(t["delta"]), fmt.interval(t["ci"]),
                 fmt.pval(t["p_value"]), fmt.pval(t["p_adjusted"]), f"**{t['verdict']}**",
                 fmt.num(t.get("mde")) if t.get("mde") is not None else "n/a",
                 md_escape(", ".join(fmt.flags(t))) or "",
@@ -102,6 +103,12 @@ def render_markdown(comparison: Any, *, forest_image: str | None = None, disagre
     if any(t.get("underpowered") for t in tasks):
         lines += ["*underpowered*: the minimum detectable effect (MDE, 80% power) exceeds the margin, so a tie "
                   "here does not show the models are equal.", ""]
+
+    runs = run_rows(data)
+    if runs:
+        lines += ["## Training runs" if any(r["model"] != "both" for r in runs) else "## Perplexity", ""]
+        lines += _table(["task", "model", "run", "test score", "details"], "lllrl",
+                        [[md_escape(r[k]) for k in ("task", "model", "run", "score", "detail")] for r in runs]) + [""]
 
     lines += ["## Forest plot", ""]
     if forest_image:

@@ -15,6 +15,13 @@ def _fmt(x: float | None, digits: int = 4) -> str:
     return "—" if x is None else f"{x:.{digits}f}"
 
 
+def _score(task: dict[str, Any], side: str) -> str:
+    """mean ± sd over fine-tuning seeds, or the score with its perplexity, else 4 decimals."""
+    from dabench.render.regime_fmt import score
+
+    return score(task, side) if task.get("regime") else _fmt(task[side])
+
+
 def _p(x: float) -> str:
     return f"{x:.2e}" if x < 1e-3 else f"{x:.4f}"
 
@@ -34,7 +41,7 @@ def comparison_table(data: dict[str, Any]) -> Table:
     for t in data["tasks"]:
         verdict = t["verdict"] + (" (underpowered)" if t.get("underpowered") else "")
         table.add_row(
-            t["task"], t["category"], t["metric"], str(t["n"]), _fmt(t["base"]), _fmt(t["adapted"]),
+            t["task"], t["category"], t["metric"], str(t["n"]), _score(t, "base"), _score(t, "adapted"),
             f"{t['delta']:+.4f}", f"[{t['ci'][0]:+.4f}, {t['ci'][1]:+.4f}]", _p(t["p_value"]), _p(t["p_adjusted"]),
             Text(verdict, style=_VERDICT_STYLE.get(t["verdict"], "")),
         )
@@ -45,10 +52,16 @@ def _caption(data: dict[str, Any]) -> str:
     s = data["summary"]
     cfg = data.get("config", {})
     corr = {"holm": "Holm", "bh": "Benjamini–Hochberg"}.get(cfg.get("correction", "holm"), cfg.get("correction"))
-    return (
-        f"win {s['win']} · tie {s['tie']} · loss {s['loss']}   "
-        f"(paired bootstrap B={cfg.get('resamples')}, permutation p, {corr}-adjusted, α={cfg.get('alpha')})"
-    )
+    from dabench.render.regime_fmt import regime_of
+
+    regime = regime_of(data)
+    where = "" if regime == "prompt" else f"regime {regime}: "
+    if regime == "finetune":
+        test = f"two-level paired bootstrap over seeds × examples B={cfg.get('resamples')}, bootstrap p"
+    else:
+        test = f"paired bootstrap B={cfg.get('resamples')}, permutation p"
+    return (f"win {s['win']} · tie {s['tie']} · loss {s['loss']}   "
+            f"({where}{test}, {corr}-adjusted, α={cfg.get('alpha')})")
 
 
 def print_comparison(data: dict[str, Any], console: Console | None = None) -> None:

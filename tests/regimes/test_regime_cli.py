@@ -1,4 +1,4 @@
-"""The --regime dispatch used by `dabench compare` / `dabench gate`, and `dabench regimes`."""
+"""`--regime` on `dabench compare` / `dabench gate` / `dabench.compare`, and `dabench regimes`."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from dabench.cli import main, regime_cmd  # noqa: F401  (registers `dabench regimes`)
-from dabench.errors import DabenchError
+import dabench
+from dabench.cli import main, regime_cmd
+from dabench.errors import DabenchError, TaskError
 from dabench.regimes import regime_info
 from tests.regimes._tiny import TASKS_DIR
 
@@ -22,34 +23,133 @@ def test_regimes_command_lists_presets(capsys):
     assert data["presets"]["small-cpu"]["seeds"] == 3
 
 
-def test_run_comparison_dispatch_and_refusals(bert_pair, shared_data, tmp_path):
+@pytest.mark.parametrize("kwargs, message", [
+    ({"regime": "probe", "shots": 3}, r"shots \(--shots\) applies to prompting, not to regime 'probe'"),
+    ({"regime": "finetune", "select_prompt": True}, r"select_prompt .* applies to prompting"),
+    ({"epochs": 2}, r"epochs \(--epochs\) applies to the finetune/probe regimes"),
+    ({"regime": "prompt", "seeds": 3}, r"seeds \(--seeds\) applies to the finetune/probe regimes"),
+    ({"regime": "intrinsic", "epochs": 2}, r"epochs .* regime intrinsic trains nothing"),
+    ({"regime": "lora"}, r"regime must be one of prompt, finetune, probe, intrinsic"),
+    ({"regime": "probe", "engine": "vllm"}, r"engine 'vllm' is for prompting"),
+])
+def test_options_of_another_regime_are_refused_before_any_model_loads(kwargs, message, tmp_path):
+    missing = str(tmp_path / "no-such-model")
+    with pytest.raises(TaskError, match=message):
+        dabench.compare(missing, missing, ["sst2"], **kwargs)
+
+
+def test_unknown_keyword_is_a_type_error():
+    with pytest.raises(TypeError, match="unexpected keyword argument 'epoch'"):
+        dabench.compare("a", "b", ["sst2"], regime="finetune", epoch=3)
+
+
+def test_intrinsic_tasks_are_a_task_type_but_not_mixed_with_prompted_ones(tmp_path):
+    with pytest.raises(TaskError, match=r"'chemprot_text_ppl' is an intrinsic .*\(--regime intrinsic\)"):
+        dabench.compare(str(tmp_path), str(tmp_path), ["sst2", "chemprot_text_ppl"])
+
+
+def test_parse_seeds():
+    assert regime_cmd.parse_seeds("5") == 5
+    assert regime_cmd.parse_seeds("0,1,7") == [0, 1, 7]
+    assert regime_cmd.parse_seeds(None) is None
+    with pytest.raises(DabenchError, match="--seeds 'x'"):
+        regime_cmd.parse_seeds("x")
+
+
+def test_cli_refusal_is_one_line_and_exit_2(bert_pair, capsys):
     base, adapted = bert_pair
-    with pytest.raises(DabenchError, match="--shots applies to --regime prompt"):
-        regime_cmd.run_comparison(str(base), str(adapted), ["chemprot"], regime="probe", shots=3)
-    with pytest.raises(DabenchError, match="--epochs applies to --regime finetune/probe"):
-        regime_cmd.run_comparison(str(base), str(adapted), ["chemprot"], regime="prompt", epochs=2)
-    with pytest.raises(DabenchError, match="--regime must be one of"):
-        regime_cmd.run_comparison(str(base), str(adapted), ["chemprot"], regime="lora")
-    comp = regime_cmd.run_comparison(
-        str(base), str(adapted), ["chemprot_inhibitor"], regime="probe", shots=0, select_prompt=False,
-        data_dir=shared_data, limit=40, train_limit=120, dev_limit=40, max_length=64, batch_size=None,
-        resamples=500, store_path=tmp_path / "s.sqlite", tasks_dirs=[TASKS_DIR], progress=False,
-        engine_options={"device": None, "dtype": "auto", "batch_size": 16, "trust_remote_code": False})
-    assert comp.config["regime"] == "probe" and regime_info(comp, "chemprot_inhibitor")["train_examples"] == 120
-    replay = regime_cmd.replay_options(comp.config)
-    assert replay == {"regime": "probe", "preset": "dsp", "hyperparameters": comp.config["hyperparameters"]}
-    again = regime_cmd.run_comparison(str(base), str(adapted), ["chemprot_inhibitor"], data_dir=shared_data, limit=40,
-                                      resamples=500, store_path=tmp_path / "s.sqlite", tasks_dirs=[TASKS_DIR],
-                                      progress=False, **replay)
-    assert again.signature["run_keys"] == comp.signature["run_keys"]
-    assert again.tasks[0].adapted == comp.tasks[0].adapted
+    assert main(["compare", str(base), str(adapted), "--tasks", "chemprot", "--regime", "probe", "--shots", "2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["dabench: error: shots (--shots) applies to prompting, not to regime 'probe'"]
 
 
-def test_run_comparison_prompt_path(lm_pair, shared_data, tmp_path):
-    """--regime prompt (the default) is the prompting pipeline, with the CLI's unset training options."""
+def _cli(*args: str) -> list[str]:
+    return [*args, "--resamples", "500", "--no-progress"]
+
+
+def test_compare_and_gate_run_a_finetune_comparison_end_to_end(bert_pair, shared_data, tmp_path, capsys):
+    """`dabench compare --regime finetune`: reports show mean ± sd over seeds; `dabench gate RESULT.json CANDIDATE`
+    replays the stored protocol (regime, seeds, hyperparameters) from the store without training again."""
+    base, adapted = bert_pair
+    store, out = tmp_path / "s.sqlite", tmp_path / "report"
+    common = ["--data-dir", str(shared_data), "--tasks-dir", str(TASKS_DIR), "--limit", "60", "--store", str(store)]
+    rc = main(["compare", str(base), str(adapted), "--tasks", "chemprot_inhibitor", "--regime", "finetune",
+               "--preset", "small-cpu", "--seeds", "0,1", "--epochs", "2", "--lr", "2e-3", "--batch-size", "16",
+               "--patience", "1", "--train-limit", "120", "--dev-limit", "40", "--max-length", "48",
+               "--pooling", "mean", "--out", str(out), *_cli(*common)])
+    assert rc == 0
+    data = json.loads((out / "comparison.json").read_text())
+    cfg = data["config"]
+    assert (cfg["regime"], cfg["preset"], cfg["seeds"]) == ("finetune", "small-cpu", [0, 1])
+    hp = cfg["hyperparameters"]
+    assert (hp["epochs"], hp["lr"], hp["batch_size"], hp["patience"], hp["train_limit"], hp["max_length"]) == \
+        (2, 2e-3, 16, 1, 120, 48)
+    info = regime_info(data, "chemprot_inhibitor")
+    assert info["seeds"] == [0, 1] and len(info["base_scores"]) == 2
+    terminal = capsys.readouterr().out
+    assert "finetune" in terminal and "±" in terminal
+    md = (out / "report.md").read_text()
+    assert "fine-tuned" in md and f"{info['base_mean']:.3f} ± {info['base_sd']:.3f}" in md
+    html = (out / "report.html").read_text()
+    assert f"{info['adapted_mean']:.3f} ± {info['adapted_sd']:.3f}" in html
+
+    # the gate: same protocol from the stored comparison, every record already in the store
+    import dabench.regimes.compare as regime_compare
+
+    def no_training(*a, **k):
+        raise AssertionError("the gate re-trained a seed whose predictions are stored")
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(regime_compare, "finetune_seed", no_training)
+    try:
+        gate_dir = tmp_path / "gate"
+        rc = main(["gate", str(out / "comparison.json"), str(adapted), "--baseline-side", "adapted", "--store", str(store),
+                   "--tasks-dir", str(TASKS_DIR),
+                   "--out", str(gate_dir), "--json", "--margin", "0.5"])
+    finally:
+        mp.undo()
+    assert rc == 0
+    gated = json.loads((gate_dir / "comparison.json").read_text())
+    assert gated["config"]["regime"] == "finetune" and gated["config"]["seeds"] == [0, 1]
+    assert gated["config"]["hyperparameters"] == hp
+    # adapted against itself: identical per-seed scores, Δ = 0 exactly
+    assert gated["tasks"][0]["delta"] == 0 and gated["tasks"][0]["verdict"] == "tie"
+
+
+def test_gate_two_checkpoints_under_the_probe_regime(bert_pair, shared_data, tmp_path):
+    base, adapted = bert_pair
+    junit = tmp_path / "gate.xml"
+    rc = main(["gate", str(base), str(base), "--tasks", "chemprot_inhibitor", "--regime", "probe", "--data-dir",
+               str(shared_data), "--tasks-dir", str(TASKS_DIR), "--limit", "40", "--store", str(tmp_path / "s.sqlite"),
+               "--resamples", "500", "--junit", str(junit), "--out", str(tmp_path / "g")])
+    assert rc == 0  # a backbone against itself never fails the gate
+    data = json.loads((tmp_path / "g" / "comparison.json").read_text())
+    assert data["config"]["regime"] == "probe" and data["tasks"][0]["delta"] == 0
+    assert "chemprot_inhibitor" in junit.read_text()
+
+
+def test_replay_options():
+    assert regime_cmd.replay_options({"regime": "prompt"}) == {"regime": "prompt"}
+    assert regime_cmd.replay_options({}) == {"regime": "prompt"}
+    assert regime_cmd.replay_options({"regime": "intrinsic", "max_length": 64}) == {"regime": "intrinsic",
+                                                                                    "max_length": 64}
+    ft = {"regime": "finetune", "preset": "dsp", "seeds": [0, 1], "hyperparameters": {"lr": 1e-4}}
+    assert regime_cmd.replay_options(ft) == {"regime": "finetune", "preset": "dsp", "seeds": [0, 1],
+                                             "hyperparameters": {"lr": 1e-4}}
+
+
+def test_prompt_regime_through_the_cli_path(lm_pair, shared_data, tmp_path):
+    """--regime prompt (the default): unset training options are dropped, --batch-size goes to the engine."""
     base, adapted = lm_pair
     comp = regime_cmd.run_comparison(str(base), str(adapted), ["sst2"], regime="prompt", seeds=None, epochs=None,
-                                     batch_size=None, max_length=None, data_dir=shared_data, limit=8, resamples=200,
-                                     store_path=tmp_path / "s.sqlite", progress=False, engine_options={"batch_size": 8})
-    assert comp.task("sst2").n == 8 and comp.config.get("regime", "prompt") == "prompt"
+                                     batch_size=4, max_length=None, data_dir=shared_data, limit=8, resamples=200,
+                                     store_path=tmp_path / "s.sqlite", progress=False)
+    assert comp.task("sst2").n == 8 and comp.config["regime"] == "prompt"
     assert regime_cmd.replay_options(comp.config) == {"regime": "prompt"}
+
+
+def test_intrinsic_task_names_run_the_intrinsic_regime(bert_pair, shared_data, tmp_path):
+    base, _ = bert_pair
+    comp = dabench.compare(str(base), str(base), ["sst2_text_ppl"], data_dir=shared_data, limit=6,
+                           store_path=tmp_path / "s.sqlite", resamples=200, progress=False)
+    assert comp.config["regime"] == "intrinsic" and comp.tasks[0].delta == 0 and comp.tasks[0].n == 6
