@@ -7,6 +7,7 @@ It is what every renderer reads and what ``comparison.json`` holds (schema
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,16 @@ class TaskResult:
     disagreements: list[dict[str, str]] = field(default_factory=list)
     #: fine-tune / probe / intrinsic details (mean ± sd per model, per-seed scores); None for prompting
     regime: dict[str, Any] | None = None
+
+    @classmethod
+    def from_paired(cls, res: Any, *, task: str, category: str, metric: str, n: int, **fields: Any) -> "TaskResult":
+        """A task's result from its paired test (a :class:`dabench.stats.PairedResult`); the
+        adjusted p-value and the verdict are filled in across tasks by ``apply_verdicts``."""
+        mde = None if res.mde is None or not math.isfinite(res.mde) else float(res.mde)
+        return cls(task=task, category=category, metric=metric, n=int(n), base=float(res.base),
+                   adapted=float(res.adapted), delta=float(res.delta), ci=[float(res.ci[0]), float(res.ci[1])],
+                   p_value=float(res.p_value), p_adjusted=float(res.p_value), verdict="tie",
+                   p_values={k: float(v) for k, v in res.p_values.items()}, mde=mde, **fields)
 
 
 @dataclass

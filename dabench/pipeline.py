@@ -370,24 +370,10 @@ def _task_result(
     selection = None
     if spec.name in base.selection:
         selection = {"split": spec.validation_split, "base": base.selection[spec.name], "adapted": adapted.selection[spec.name]}
-    result = TaskResult(
-        task=spec.name,
-        category=spec.category_for(domain),
-        metric=spec.metric,
-        n=len(ids_b),
-        base=float(res.base),
-        adapted=float(res.adapted),
-        delta=float(res.delta),
-        ci=[float(res.ci[0]), float(res.ci[1])],
-        p_value=float(res.p_value),
-        p_adjusted=float(res.p_value),
-        verdict="tie",
-        p_values={k: float(v) for k, v in res.p_values.items()},
-        mde=None if res.mde is None else float(res.mde),
-        secondary=secondary,
-        templates={"base": bp.template_id, "adapted": ap.template_id},
-        prompt_selection=selection,
-        disagreements=_disagreements(spec, bp, pred_b, pred_a),
+    result = TaskResult.from_paired(
+        res, task=spec.name, category=spec.category_for(domain), metric=spec.metric, n=len(ids_b),
+        secondary=secondary, templates={"base": bp.template_id, "adapted": ap.template_id},
+        prompt_selection=selection, disagreements=_disagreements(spec, bp, pred_b, pred_a),
     )
     return result, res
 

@@ -246,22 +246,8 @@ def _task_result(spec: IntrinsicSpec, docs: DocumentSet, rec_b: list[dict[str, A
         "perplexity": {"base": pb, "adapted": pa, "ratio": pa / pb},
         "higher_is_better": True,
     }
-    result = common.make_task_result(
-        regime,
-        task=spec.name,
-        category=spec.category_for(domain),
-        metric=metric.name,
-        n=int(stats_b.shape[0]),
-        base=float(res.base),
-        adapted=float(res.adapted),
-        delta=float(res.delta),
-        ci=[float(res.ci[0]), float(res.ci[1])],
-        p_value=float(res.p_value),
-        p_adjusted=float(res.p_value),
-        verdict="tie",
-        p_values={k: float(v) for k, v in res.p_values.items()},
-        mde=None if res.mde is None or not np.isfinite(res.mde) else float(res.mde),
-        secondary={"perplexity": {"base": pb, "adapted": pa, "delta": pa - pb}},
-        templates={},
+    result = TaskResult.from_paired(
+        res, task=spec.name, category=spec.category_for(domain), metric=metric.name, n=int(stats_b.shape[0]),
+        secondary={"perplexity": {"base": pb, "adapted": pa, "delta": pa - pb}}, regime=regime,
     )
     return result, res

@@ -70,12 +70,8 @@ def task_result(p: PairedTask, *, category: str, resamples: int, seed: int, alph
         disagree.append({"id": str(d), "input": _short(doc), "reference": "",
                          "base_prediction": f"{head}={p.base[head][i]:g}",
                          "adapted_prediction": f"{head}={p.adapted[head][i]:g}"})
-    result = TaskResult(
-        task=f"lmeval:{p.task}", category=category, metric=head, n=len(p.doc_ids),
-        base=float(res.base), adapted=float(res.adapted), delta=float(res.delta),
-        ci=[float(res.ci[0]), float(res.ci[1])], p_value=float(res.p_value), p_adjusted=float(res.p_value),
-        verdict="tie", p_values={k: float(v) for k, v in res.p_values.items()},
-        mde=None if res.mde is None else float(res.mde), secondary=secondary,
+    result = TaskResult.from_paired(
+        res, task=f"lmeval:{p.task}", category=category, metric=head, n=len(p.doc_ids), secondary=secondary,
         templates={"base": "lm-eval", "adapted": "lm-eval"}, disagreements=disagree,
     )
     return result, res

@@ -16,11 +16,6 @@ from dabench.errors import CheckpointError, TaskError
 from dabench.progress import Progress, rich_progress
 from dabench.verdicts import apply_verdicts
 
-#: where a task's regime details go when :class:`TaskResult` has no ``regime`` field yet
-#: where records written before TaskResult had a ``regime`` field keep the details (read only)
-REGIME_RESULTS_KEY = "regime_results"
-
-
 def progress_context(progress: bool | Progress):
     """A context yielding a :class:`Progress` (rich bars for True, nothing for False)."""
     if isinstance(progress, bool):
@@ -69,11 +64,6 @@ def finish_results(
     return apply_verdicts(tested, correction=correction, alpha=alpha, margin=margin)
 
 
-def make_task_result(regime: Mapping[str, Any], **fields: Any) -> TaskResult:
-    """A TaskResult carrying the regime details in its ``regime`` field."""
-    return TaskResult(**fields, regime=dict(regime))
-
-
 def build_comparison(
     base: ModelInfo, adapted: ModelInfo, results: list[TaskResult], config: dict[str, Any], signature: dict[str, Any]
 ) -> Comparison:
@@ -86,9 +76,9 @@ def build_comparison(
 
 
 def regime_info(comparison: Comparison | Mapping[str, Any], task: str) -> dict[str, Any]:
-    """The regime details of ``task`` in a Comparison (object or dict), wherever they are kept."""
+    """The regime details of ``task`` in a Comparison (object or dict); ``{}`` for a prompted task."""
     data = comparison.to_dict() if isinstance(comparison, Comparison) else comparison
     for t in data["tasks"]:
-        if t["task"] == task and t.get("regime"):
-            return dict(t["regime"])
-    return dict((data.get("config", {}).get(REGIME_RESULTS_KEY) or {}).get(task, {}))
+        if t["task"] == task:
+            return dict(t.get("regime") or {})
+    raise KeyError(f"no task {task!r} in this comparison")

@@ -282,24 +282,9 @@ def _task_result(regime: str, spec: TaskSpec, data: RegimeData, runs_b: Runs, ru
         "disagreements": "majority vote over seeds" if regime == "finetune" and len(seeds) > 1 else "single run",
     }
     vote_b, vote_a = majority(pb, len(spec.labels)), majority(pa, len(spec.labels))
-    result = common.make_task_result(
-        details,
-        task=spec.name,
-        category=spec.category_for(domain),
-        metric=spec.metric,
-        n=len(refs),
-        base=float(res.base),
-        adapted=float(res.adapted),
-        delta=float(res.delta),
-        ci=[float(res.ci[0]), float(res.ci[1])],
-        p_value=float(res.p_value),
-        p_adjusted=float(res.p_value),
-        verdict="tie",
-        p_values={k: float(v) for k, v in res.p_values.items()},
-        mde=None if res.mde is None or not np.isfinite(res.mde) else float(res.mde),
-        secondary=secondary,
-        templates={},
-        disagreements=_disagreements(spec, data, vote_b, vote_a),
+    result = TaskResult.from_paired(
+        res, task=spec.name, category=spec.category_for(domain), metric=spec.metric, n=len(refs),
+        secondary=secondary, disagreements=_disagreements(spec, data, vote_b, vote_a), regime=details,
     )
     return result, res
 
