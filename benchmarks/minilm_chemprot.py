@@ -24,9 +24,9 @@ Usage (from the repository root)::
     python benchmarks/minilm_chemprot.py --out benchmarks/results/minilm_chemprot \\
         [--preset small-cpu|dsp] [--data-dir ../shared/data] [--work DIR] [--leaderboard leaderboards]
 
-``small-cpu`` (default) is sized for two CPU cores: measured 27 min with other jobs loading the
-machine (load average ≈ 3) and 53 min at load 4–6; one fine-tune run takes about 55 s on the
-idle machine, so expect about a quarter of an hour there. On a busy machine ``--threads 1``
+``small-cpu`` (default) is sized for two CPU cores: measured 24 min with ``--threads 1`` beside
+the test suite (load ≈ 2), 27 min with 2 threads at load ≈ 3 and 53 min at load 4–6; one
+fine-tune run takes about 55 s on the idle machine. On a busy machine ``--threads 1``
 avoids two threads spin-waiting on each other. ``dsp`` runs the full DSP recipe (5 seeds,
 10 epochs, every example) and wants a GPU. Models and the record
 store go to ``--work`` (default ``~/.cache/dabench/benchmarks/minilm_chemprot``), so a rerun

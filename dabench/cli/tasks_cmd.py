@@ -20,20 +20,24 @@ def tasks_list(
     suite: str | None = typer.Option(None, "--suite", help="Only the tasks of this suite."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """List the registered tasks (name, family, domain, category, metric, suites)."""
-    reg = get_registry()
-    specs = reg.resolve([suite]) if suite else [reg.get(n) for n in reg.names()]
+    """List the registered tasks (name, family, domain, category, metric, suites), intrinsic
+    (held-out text perplexity) tasks included."""
+    from dabench.intrinsic.spec import get_intrinsic_registry
+
+    reg, intrinsic = get_registry(), get_intrinsic_registry()
+    if suite and suite not in reg.suites() and intrinsic.knows(suite):
+        specs, ispecs = [], intrinsic.resolve([suite])
+    else:
+        specs = reg.resolve([suite]) if suite else [reg.get(n) for n in reg.names()]
+        ispecs = [] if suite else [intrinsic.get(n) for n in intrinsic.names()]
     rows = [
-        {
-            "name": s.name,
-            "family": s.family,
-            "domain": s.domain,
-            "category": s.category,
-            "type": s.type,
-            "metric": s.metric,
-            "suites": s.suites,
-        }
+        {"name": s.name, "family": s.family, "domain": s.domain, "category": s.category, "type": s.type,
+         "metric": s.metric, "suites": s.suites}
         for s in specs
+    ] + [
+        {"name": s.name, "family": "intrinsic", "domain": s.domain, "category": s.category, "type": "intrinsic",
+         "metric": "neg_log_ppl", "suites": s.suites}
+        for s in ispecs
     ]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
@@ -55,7 +59,25 @@ def tasks_show(
     """Show one task: data files and format, fields, labels, templates, metrics, hash."""
     from dabench.metrics import task_metrics
 
-    spec = get_registry().get(task)
+    from dabench.intrinsic.spec import get_intrinsic_registry
+
+    reg, intrinsic = get_registry(), get_intrinsic_registry()
+    if task not in reg.names() and intrinsic.knows(task):
+        ispec = intrinsic.get(task)
+        if as_json:
+            typer.echo(json.dumps(ispec.model_dump(mode="json"), indent=2, ensure_ascii=False))
+            return
+        source = (f"text of {ispec.text_of.task}:{ispec.text_of.split or 'eval split'}" if ispec.text_of
+                  else ", ".join(f"{k}: {v}" for k, v in ispec.files.items()))
+        typer.echo("\n".join([
+            f"{ispec.name} — {ispec.description}" if ispec.description else ispec.name,
+            f"  intrinsic task: domain {ispec.domain}, category {ispec.category}, suites {', '.join(ispec.suites) or '-'}",
+            f"  documents: {source}; dedupe {ispec.dedupe}",
+            f"  measure: {ispec.measure} per {ispec.unit}; headline neg_log_ppl (higher = lower perplexity)",
+            f"  run: dabench compare BASE ADAPTED --tasks {ispec.name}   (docs/regimes.md)",
+        ]))
+        return
+    spec = reg.get(task)
     metrics = task_metrics(spec)  # also checks that every metric name is known
     if as_json:
         data = spec.model_dump(mode="json")

@@ -142,3 +142,16 @@ def test_tasks_show_and_list(capsys):
     assert code == 0 and {t["name"] for t in json.loads(out)} >= {"nq", "fever", "wow"}
     code, _, err = run(capsys, "tasks", "show", "nope")
     assert code == 2 and "unknown task 'nope'" in err
+
+
+def test_intrinsic_tasks_are_listed_and_shown(capsys):
+    code, out, _ = run(capsys, "tasks", "list", "--json")
+    rows = {t["name"]: t for t in json.loads(out)}
+    assert code == 0 and rows["chemprot_text_ppl"]["type"] == "intrinsic" and "sst2" in rows
+    assert rows["sst2_text_ppl"]["metric"] == "neg_log_ppl" and rows["sst2_text_ppl"]["category"] == "out-of-domain"
+    code, out, _ = run(capsys, "tasks", "list", "--suite", "intrinsic", "--json")
+    assert code == 0 and {t["name"] for t in json.loads(out)} == {"chemprot_text_ppl", "sst2_text_ppl"}
+    code, out, _ = run(capsys, "tasks", "show", "chemprot_text_ppl")
+    assert code == 0 and "documents: text of chemprot:test" in out and "neg_log_ppl" in out
+    code, out, _ = run(capsys, "tasks", "show", "sst2_text_ppl", "--json")
+    assert code == 0 and json.loads(out)["text_of"]["task"] == "sst2"
