@@ -44,6 +44,19 @@ def _register() -> None:
     )
 
 
+def _click_exceptions() -> tuple[type[BaseException], ...]:
+    """Click's usage-error base class, as click itself and as the copy recent typer versions vendor."""
+    import importlib
+
+    found = []
+    for module in ("click.exceptions", "typer._click.exceptions"):
+        try:
+            found.append(importlib.import_module(module).ClickException)
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``dabench`` console script."""
     _register()
@@ -60,10 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         typer.echo("dabench: interrupted; finished examples are stored and a re-run resumes from them", err=True)
         return 130
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:  # usage errors (an unknown option, a missing or extra argument)
+        if isinstance(exc, _click_exceptions()):
             exc.show()
             return exc.exit_code
         raise

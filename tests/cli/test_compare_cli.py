@@ -86,3 +86,14 @@ def test_tasks_list_json():
     assert proc.returncode == 0
     names = {t["name"] for t in json.loads(proc.stdout)}
     assert {"sst2", "rte", "chemprot"} <= names
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("compare", "a", "b", "--no-such-option"), "No such option: --no-such-option"),
+    (("leaderboard", "build", "extra-argument"), "unexpected extra argument"),
+    (("compare",), "Missing argument"),
+])
+def test_usage_errors_exit_2_without_a_traceback(args, needle):
+    proc = run(*args)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert needle in proc.stderr
