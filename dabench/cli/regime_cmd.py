@@ -54,6 +54,8 @@ def run_comparison(base: str, adapted: str, tasks: Sequence[str], *, regime: str
         if batch_size is not None:
             engine_options["batch_size"] = batch_size
     else:
+        if engine_options.get("dtype") not in (None, "auto"):
+            raise DabenchError(f"--dtype applies to prompting; --regime {regime} trains and scores in float32")
         engine_options = {k: v for k, v in engine_options.items() if k in _BACKBONE_OPTIONS}
         options["batch_size"] = batch_size
     from dabench.pipeline import compare

@@ -63,6 +63,13 @@ def test_cli_refusal_is_one_line_and_exit_2(bert_pair, capsys):
     assert err == ["dabench: error: shots (--shots) applies to prompting, not to regime 'probe'"]
 
 
+def test_dtype_is_refused_with_a_training_regime(bert_pair):
+    base, adapted = bert_pair
+    with pytest.raises(DabenchError, match="--dtype applies to prompting"):
+        regime_cmd.run_comparison(str(base), str(adapted), ["chemprot"], regime="finetune",
+                                  engine_options={"dtype": "bfloat16"})
+
+
 def _cli(*args: str) -> list[str]:
     return [*args, "--resamples", "500", "--no-progress"]
 
