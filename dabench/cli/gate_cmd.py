@@ -45,14 +45,19 @@ def _task_names(
             names += [n.strip() for n in raw.split(",") if n.strip()]
     if not names:
         return None
+    from dabench.intrinsic.spec import get_intrinsic_registry
+    from dabench.registry import get_registry
+
+    registry = get_registry(tasks_dirs or [])
     out: list[str] = []
     for name in names:
         if known is not None and name in known:
             resolved = [name]
+        elif name not in registry.names() and name not in registry.suites() and \
+                get_intrinsic_registry(tasks_dirs or []).knows(name):
+            resolved = [s.name for s in get_intrinsic_registry(tasks_dirs or []).resolve([name])]
         else:
-            from dabench.registry import get_registry
-
-            resolved = [s.name for s in get_registry(tasks_dirs or []).resolve([name])]
+            resolved = [s.name for s in registry.resolve([name])]
         out += [n for n in resolved if n not in out]
     return out
 

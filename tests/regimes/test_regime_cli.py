@@ -160,3 +160,11 @@ def test_intrinsic_task_names_run_the_intrinsic_regime(bert_pair, shared_data, t
     comp = dabench.compare(str(base), str(base), ["sst2_text_ppl"], data_dir=shared_data, limit=6,
                            store_path=tmp_path / "s.sqlite", resamples=200, progress=False)
     assert comp.config["regime"] == "intrinsic" and comp.tasks[0].delta == 0 and comp.tasks[0].n == 6
+
+
+def test_gate_takes_intrinsic_task_and_suite_names(bert_pair, shared_data, tmp_path, capsys):
+    base, _ = bert_pair
+    rc = main(["gate", str(base), str(base), "--suite", "intrinsic", "--data-dir", str(shared_data), "--limit", "5",
+               "--store", str(tmp_path / "s.sqlite"), "--resamples", "200", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert rc == 0 and {t["task"] for t in result["tasks"]} == {"chemprot_text_ppl", "sst2_text_ppl"}
