@@ -174,15 +174,25 @@ def compare(
         raise TaskError("--alpha must lie between 0 and 1")
     registry = get_registry([Path(d) for d in tasks_dirs])
     intrinsic = _intrinsic_names(registry, tasks, tasks_dirs)
-    if intrinsic:  # held-out text tasks are a task type of their own: score them as such
-        if len(intrinsic) < len([t for t in tasks if t.strip()]):
-            raise TaskError(f"{intrinsic[0]!r} is an intrinsic (perplexity) task: compare intrinsic tasks in a run of "
-                            "their own (--regime intrinsic), apart from the prompted tasks")
-        return _compare_regime(base, adapted, tasks, "intrinsic", {}, shots=shots, select_prompt=select_prompt,
-                               engine=engine, data_dir=data_dir, data_files=data_files, limit=limit, seed=seed,
-                               resamples=resamples, alpha=alpha, margin=margin, correction=correction, domain=domain,
-                               store_path=store_path, engine_options=engine_options, tasks_dirs=tasks_dirs,
-                               progress=progress)
+    if intrinsic:  # held-out text tasks are a task type of their own: scored by their own pipeline
+        common = dict(data_dir=data_dir, data_files=data_files, limit=limit, seed=seed, resamples=resamples,
+                      alpha=alpha, margin=margin, correction=correction, domain=domain, store_path=store_path,
+                      engine_options=engine_options, tasks_dirs=tasks_dirs, progress=progress)
+        prompted = [t for t in tasks if t.strip() and t.strip() not in intrinsic]
+        if engine != "hf" and prompted:
+            raise TaskError(f"intrinsic tasks ({', '.join(intrinsic)}) are scored with the hf engine; compare them "
+                            f"in a run of their own, apart from the prompted tasks of engine {engine!r}")
+        parts = []
+        if prompted:
+            parts.append(compare(base, adapted, prompted, shots=shots, select_prompt=select_prompt,
+                                 select_limit=select_limit, engine=engine, **common))
+        parts.append(_compare_regime(base, adapted, intrinsic, "intrinsic", {}, shots=0, select_prompt=False,
+                                     engine="hf", **common))
+        if len(parts) == 1:
+            return parts[0]
+        from dabench.combine import combine_comparisons
+
+        return combine_comparisons(parts, correction=correction, alpha=alpha, margin=margin)
     specs = registry.resolve(tasks)
     root = resolve_data_dir(data_dir)
     data_files = data_files or {}

@@ -6,10 +6,13 @@ lm-eval logs) ends the same way, so it ends here.
 
 from __future__ import annotations
 
+import math
+from types import SimpleNamespace
 from typing import Any, Sequence
 
 from dabench.comparison import TaskResult
 from dabench.stats import adjust_pvalues, decide
+from dabench.stats.decision import DEFAULT_MDE_THRESHOLD
 
 
 def apply_verdicts(
@@ -26,4 +29,25 @@ def apply_verdicts(
         r.equivalent = d.get("equivalent")
         r.non_inferior = d.get("non_inferior")
         r.underpowered = bool(d.get("underpowered", False))
+    return results
+
+
+def reapply_verdicts(
+    results: Sequence[TaskResult], *, correction: str, alpha: float, margin: float | None
+) -> list[TaskResult]:
+    """Adjust finished tasks' p-values over a larger family (tasks of several comparisons of the
+    same two models) and decide their verdicts again.
+
+    Only ``p_adjusted``, ``verdict`` and ``underpowered`` depend on the family; a task's
+    equivalence and non-inferiority flags come from its own interval and the margin, and are
+    kept. Every dabench headline metric is higher-is-better.
+    """
+    results = list(results)
+    adjusted = adjust_pvalues([r.p_value for r in results], method=correction)
+    threshold = DEFAULT_MDE_THRESHOLD if margin is None else margin
+    for r, p_adj in zip(results, adjusted):
+        view = SimpleNamespace(p_value=r.p_value, delta=r.delta, higher_is_better=True,
+                               mde=math.nan if r.mde is None else r.mde)
+        d = decide(view, float(p_adj), alpha=alpha, margin=None, mde_threshold=threshold)
+        r.p_adjusted, r.verdict, r.underpowered = float(p_adj), d["verdict"], bool(d["underpowered"])
     return results

@@ -73,9 +73,13 @@ def protocol_parts(data: Mapping[str, Any]) -> list[str]:
                           ("dev_limit", "dev subset")))
         return [f"probe: frozen backbone features + logistic regression, C chosen on dev "
                 f"({'; '.join(p for p in (preset, hp) if p)})"]
+    intrinsic = ("(pseudo-)perplexity of held-out text, paired per document; headline −log perplexity "
+                 "(higher = lower perplexity)")
     if regime == "intrinsic":
-        return ["intrinsic: (pseudo-)perplexity of held-out text, paired per document; headline −log perplexity "
-                "(higher = lower perplexity)"]
+        return [f"intrinsic: {intrinsic}"]
+    mixed = [t["task"] for t in data.get("tasks", []) if details(t).get("regime") == "intrinsic"]
+    if mixed:
+        return [f"intrinsic tasks ({', '.join(mixed)}): {intrinsic}; the other tasks prompted"]
     return []
 
 

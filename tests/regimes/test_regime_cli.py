@@ -43,9 +43,26 @@ def test_unknown_keyword_is_a_type_error():
         dabench.compare("a", "b", ["sst2"], regime="finetune", epoch=3)
 
 
-def test_intrinsic_tasks_are_a_task_type_but_not_mixed_with_prompted_ones(tmp_path):
-    with pytest.raises(TaskError, match=r"'chemprot_text_ppl' is an intrinsic .*\(--regime intrinsic\)"):
-        dabench.compare(str(tmp_path), str(tmp_path), ["sst2", "chemprot_text_ppl"])
+def test_intrinsic_tasks_mix_with_prompted_ones_in_one_holm_family(lm_pair, shared_data, tmp_path):
+    """--tasks sst2,sst2_text_ppl: each task is scored by its own pipeline, exactly as alone, and the
+    p-values are adjusted over all tasks of the run."""
+    from statsmodels.stats.multitest import multipletests
+
+    base, adapted = lm_pair
+    opts = dict(data_dir=shared_data, limit=12, resamples=500, store_path=tmp_path / "s.sqlite", progress=False)
+    mixed = dabench.compare(str(base), str(adapted), ["sst2", "chemprot_text_ppl", "sst2_text_ppl"], **opts)
+    assert [t.task for t in mixed.tasks] == ["sst2", "chemprot_text_ppl", "sst2_text_ppl"]
+    assert mixed.config["tasks_by_regime"] == {"prompt": ["sst2"], "intrinsic": ["chemprot_text_ppl", "sst2_text_ppl"]}
+    alone = {t.task: t for c in (dabench.compare(str(base), str(adapted), ["sst2"], **opts),
+                                 dabench.compare(str(base), str(adapted), ["intrinsic"], **opts)) for t in c.tasks}
+    for t in mixed.tasks:
+        assert (t.delta, t.ci, t.p_value) == (alone[t.task].delta, alone[t.task].ci, alone[t.task].p_value)
+    holm = multipletests([t.p_value for t in mixed.tasks], method="holm")[1]
+    assert [t.p_adjusted for t in mixed.tasks] == pytest.approx(list(holm))
+    assert mixed.task("chemprot_text_ppl").regime["perplexity"]["base"] > 1
+    assert set(mixed.signature["task_hashes"]) == {"sst2", "chemprot_text_ppl", "sst2_text_ppl"}
+    with pytest.raises(TaskError, match="scored with the hf engine"):
+        dabench.compare(str(base), str(adapted), ["sst2", "sst2_text_ppl"], engine="vllm", **opts)
 
 
 def test_parse_seeds():
