@@ -147,6 +147,7 @@ def compare(
     engine_options: Mapping[str, Any] | None = None,
     tasks_dirs: Sequence[str | os.PathLike] = (),
     progress: bool | Progress = True,
+    lmeval_include_path: Sequence[str | os.PathLike] = (),
     regime: str = "prompt",
     **training: Any,
 ) -> Comparison:
@@ -161,38 +162,33 @@ def compare(
     text (:func:`dabench.regimes.compare_regime`, docs/regimes.md). The training keywords
     (``seeds``, ``preset``, ``lr``, ``batch_size``, ``epochs``, ``patience``, ``max_length``,
     ``train_limit``, ``dev_limit``, ``pooling``, ``hyperparameters``) apply to those regimes only.
+
+    ``tasks`` may mix task types: intrinsic tasks (``chemprot_text_ppl``, suite ``intrinsic``)
+    and lm-eval tasks (``lmeval:<name>``, extra task YAMLs from ``lmeval_include_path``) run
+    through their own pipelines next to the prompted ones, and all p-values are adjusted together.
     """
     if regime != "prompt" or training:
         return _compare_regime(base, adapted, tasks, regime, training, shots=shots, select_prompt=select_prompt,
                                engine=engine, data_dir=data_dir, data_files=data_files, limit=limit, seed=seed,
                                resamples=resamples, alpha=alpha, margin=margin, correction=correction, domain=domain,
                                store_path=store_path, engine_options=engine_options, tasks_dirs=tasks_dirs,
-                               progress=progress)
+                               progress=progress, lmeval_include_path=lmeval_include_path)
     if correction not in ("holm", "bh"):
         raise TaskError(f"--correction must be holm or bh, not {correction!r}")
     if not 0 < alpha < 1:
         raise TaskError("--alpha must lie between 0 and 1")
     registry = get_registry([Path(d) for d in tasks_dirs])
     intrinsic = _intrinsic_names(registry, tasks, tasks_dirs)
-    if intrinsic:  # held-out text tasks are a task type of their own: scored by their own pipeline
-        common = dict(data_dir=data_dir, data_files=data_files, limit=limit, seed=seed, resamples=resamples,
-                      alpha=alpha, margin=margin, correction=correction, domain=domain, store_path=store_path,
-                      engine_options=engine_options, tasks_dirs=tasks_dirs, progress=progress)
-        prompted = [t for t in tasks if t.strip() and t.strip() not in intrinsic]
-        if engine != "hf" and prompted:
-            raise TaskError(f"intrinsic tasks ({', '.join(intrinsic)}) are scored with the hf engine; compare them "
-                            f"in a run of their own, apart from the prompted tasks of engine {engine!r}")
-        parts = []
-        if prompted:
-            parts.append(compare(base, adapted, prompted, shots=shots, select_prompt=select_prompt,
-                                 select_limit=select_limit, engine=engine, **common))
-        parts.append(_compare_regime(base, adapted, intrinsic, "intrinsic", {}, shots=0, select_prompt=False,
-                                     engine="hf", **common))
-        if len(parts) == 1:
-            return parts[0]
-        from dabench.combine import combine_comparisons
+    lmeval_tasks = [t.strip() for t in tasks if t.strip().startswith("lmeval:")]
+    if intrinsic or lmeval_tasks:  # other task types, each scored by its own pipeline, then one family
+        from dabench.combine import compare_mixed
 
-        return combine_comparisons(parts, correction=correction, alpha=alpha, margin=margin)
+        return compare_mixed(
+            base, adapted, tasks, intrinsic=intrinsic, lmeval_tasks=lmeval_tasks, lmeval_include_path=lmeval_include_path,
+            shots=shots, select_prompt=select_prompt, select_limit=select_limit, engine=engine, data_dir=data_dir,
+            data_files=data_files, limit=limit, seed=seed, resamples=resamples, alpha=alpha, margin=margin,
+            correction=correction, domain=domain, store_path=store_path, engine_options=engine_options,
+            tasks_dirs=tasks_dirs, progress=progress)
     specs = registry.resolve(tasks)
     root = resolve_data_dir(data_dir)
     data_files = data_files or {}
@@ -289,7 +285,8 @@ def _intrinsic_names(registry: Any, tasks: Sequence[str], tasks_dirs: Sequence[s
 
 
 def _compare_regime(base: str, adapted: str, tasks: Sequence[str], regime: str, training: Mapping[str, Any], *,
-                    shots: int, select_prompt: bool, engine: str, **options: Any) -> Comparison:
+                    shots: int, select_prompt: bool, engine: str, lmeval_include_path: Sequence[Any] = (),
+                    **options: Any) -> Comparison:
     """``compare`` under a fine-tune / probe / intrinsic regime; options that mean nothing there are refused."""
     if regime not in REGIMES:
         raise TaskError(f"regime must be one of {', '.join(REGIMES)}, not {regime!r}")
@@ -301,7 +298,10 @@ def _compare_regime(base: str, adapted: str, tasks: Sequence[str], regime: str, 
         if given:
             raise TaskError(f"{given[0]} (--{given[0].replace('_', '-')}) applies to the finetune/probe regimes, "
                             "not to prompting")
-        return compare(base, adapted, tasks, shots=shots, select_prompt=select_prompt, engine=engine, **options)
+        return compare(base, adapted, tasks, shots=shots, select_prompt=select_prompt, engine=engine,
+                       lmeval_include_path=lmeval_include_path, **options)
+    if lmeval_include_path or any(t.strip().startswith("lmeval:") for t in tasks):
+        raise TaskError(f"lm-eval tasks are prompted; they do not run under regime {regime!r}")
     for name, value, unused in (("shots", shots, 0), ("select_prompt", select_prompt, False)):
         if value != unused:
             raise TaskError(f"{name} (--{name.replace('_', '-')}) applies to prompting, not to regime {regime!r}")

@@ -201,7 +201,7 @@ def gate(
             cfg = stored.get("config", {}) or {}
             options: dict[str, Any] = {
                 k: cfg[k] for k in ("data_dir", "limit", "shots", "seed", "resamples", "alpha", "domain", "select_prompt",
-                                    "engine", "tasks_dirs")
+                                    "engine", "tasks_dirs", "lmeval_include_path")
                 if cfg.get(k) is not None
             }
             replay = replay_options(cfg)  # the stored protocol: its regime, preset, seeds, hyperparameters

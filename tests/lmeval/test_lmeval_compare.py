@@ -36,3 +36,33 @@ def test_lmeval_compare_equals_pairing_cli_runs(lm_pair, lmeval_tasks, lmeval_ou
     again = json.loads(capsys.readouterr().out)
     assert loads == []  # everything came from the store
     assert [t["base"] for t in again["tasks"]] == [t["base"] for t in ours["tasks"]]
+
+
+def test_lmeval_tasks_mix_with_native_tasks_in_dabench_compare(lm_pair, lmeval_tasks, shared_data, tmp_path, capsys):
+    """`dabench compare --tasks sst2,lmeval:dab_sst2`: each part exactly as alone, one Holm family."""
+    from statsmodels.stats.multitest import multipletests
+
+    import dabench
+    from dabench.cli import main
+    from dabench.lmeval import compare_lmeval_tasks
+
+    base, adapted = lm_pair
+    opts = dict(limit=LIMIT, resamples=500, store_path=tmp_path / "s.sqlite", progress=False)
+    out = tmp_path / "o"
+    assert main(["compare", str(base), str(adapted), "--tasks", "sst2,lmeval:dab_sst2", "--data-dir", str(shared_data),
+                 "--lmeval-include-path", str(lmeval_tasks), "--limit", str(LIMIT), "--resamples", "500",
+                 "--store", str(tmp_path / "s.sqlite"), "--out", str(out), "--no-progress"]) == 0
+    mixed = json.loads((out / "comparison.json").read_text())
+    assert [t["task"] for t in mixed["tasks"]] == ["sst2", "lmeval:dab_sst2"]
+    assert mixed["config"]["tasks_by_regime"] == {"prompt": ["sst2"], "lm-eval": ["lmeval:dab_sst2"]}
+    assert mixed["config"]["lmeval_include_path"] == [str(lmeval_tasks)]
+    alone = {t.task: t for t in dabench.compare(str(base), str(adapted), ["sst2"], data_dir=shared_data, **opts).tasks}
+    alone.update({t.task: t for t in compare_lmeval_tasks(str(base), str(adapted), ["lmeval:dab_sst2"],
+                                                          include_path=[lmeval_tasks], limit=LIMIT, resamples=500,
+                                                          store_path=tmp_path / "s.sqlite").tasks})
+    for t in mixed["tasks"]:
+        assert (t["delta"], t["ci"], t["p_value"]) == (alone[t["task"]].delta, alone[t["task"]].ci,
+                                                        alone[t["task"]].p_value)
+    holm = multipletests([t["p_value"] for t in mixed["tasks"]], method="holm")[1]
+    assert [t["p_adjusted"] for t in mixed["tasks"]] == pytest.approx(list(holm))
+    capsys.readouterr()
