@@ -259,7 +259,10 @@ def attach_adapter(model: Any, ck: Checkpoint) -> Any:
 
 
 def _check_adapter_loaded(peft_model: Any, ck: Checkpoint) -> None:
-    """PEFT only warns when adapter weights match no module; that is an error here."""
+    """PEFT only warns when adapter weights match no module, or when the saved weights belong to
+    modules the model does not have (an adapter trained on ``BertForMaskedLM`` put on a bare
+    ``BertModel``: its layers are created with fresh weights and the trained ones dropped).
+    Both are errors here: the "adapted" model would silently be the base, or random."""
     from pathlib import Path as _P
 
     files = [p for p in _P(ck.location).glob("adapter_model.*") if p.suffix in (".safetensors", ".bin")]
@@ -268,6 +271,34 @@ def _check_adapter_loaded(peft_model: Any, ck: Checkpoint) -> None:
     lora_params = [n for n, _ in peft_model.named_parameters() if "lora_" in n or "modules_to_save" in n]
     if not lora_params and _adapter_type(ck) == "LORA":
         raise CheckpointError(f"{ck.spec}: no adapter module matched the base model {ck.base.spec if ck.base else ''}")
+    saved = _lora_modules(_saved_keys(files[0]))
+    missing = sorted(saved - _lora_modules(n for n, _ in peft_model.named_parameters()))
+    if missing:
+        raise CheckpointError(
+            f"{ck.spec}: {len(missing)} of {len(saved)} adapted modules (e.g. {missing[0]}) do not exist in the base "
+            f"model as loaded ({type(peft_model.get_base_model()).__name__}); the adapter was trained on another "
+            "architecture or head")
+
+
+def _lora_modules(keys: Any) -> set[str]:
+    """The module paths that carry LoRA weights, from parameter or saved-tensor names."""
+    out = set()
+    for key in keys:
+        parts = key.split(".")
+        for i, part in enumerate(parts):
+            if part.startswith("lora_"):
+                out.add(".".join(parts[:i]))
+                break
+    return out
+
+
+def _saved_keys(path: Path) -> list[str]:
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as f:
+            return list(f.keys())
+    return list(read_state_dict(path))
 
 
 def _adapter_type(ck: Checkpoint) -> str:

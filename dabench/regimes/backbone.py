@@ -9,7 +9,9 @@ are kept in memory, so every seed starts from exactly the pretrained weights.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -104,7 +106,6 @@ class Backbone:
     def model(self) -> torch.nn.Module:
         """The backbone with its pretrained weights (restored by :meth:`reset`)."""
         if self._model is None:
-            from transformers import AutoModel
             from transformers.utils import logging as hf_logging
 
             # a backbone drops the checkpoint's task head (an MLM head: "unexpected" weights) and may lack a
@@ -112,16 +113,33 @@ class Backbone:
             level = hf_logging.get_verbosity()
             hf_logging.set_verbosity_error()
             try:
-                model = ckpts.load_model(self.ck, AutoModel, dtype=torch.float32, trust_remote_code=self._trust,
+                model = ckpts.load_model(self.ck, self._model_class(), dtype=torch.float32,
+                                         trust_remote_code=self._trust,
                                          allow_pickle=bool(self.options.get("allow_pickle")))
             finally:
                 hf_logging.set_verbosity(level)
-            if hasattr(model, "merge_and_unload"):  # a PEFT adapter: fold it into the weights
-                model = model.merge_and_unload()
+            if hasattr(model, "merge_and_unload"):  # a PEFT adapter: fold it into the weights, keep the encoder
+                model = model.merge_and_unload().base_model
             self._model = model.to(self.device)
             self._initial = {k: v.detach().clone() for k, v in self._model.state_dict().items()}
             self.loaded = True
         return self._model
+
+    def _model_class(self) -> Any:
+        """``AutoModel`` (the bare backbone), except for a PEFT adapter: its weights are named after
+        the model it was trained on (``bert.encoder…`` of a ``BertForMaskedLM``), so it is put on
+        that class and the backbone taken out after merging."""
+        from transformers import AutoModel
+
+        if self.ck.kind != "adapter":
+            return AutoModel
+        import transformers
+
+        cfg = json.loads((Path(self.ck.location) / "adapter_config.json").read_text(encoding="utf-8"))
+        name = (cfg.get("auto_mapping") or {}).get("base_model_class") or next(
+            iter(getattr(self.config, "architectures", None) or []), None)
+        cls = getattr(transformers, str(name), None) if name else None
+        return cls if isinstance(cls, type) and issubclass(cls, transformers.PreTrainedModel) else AutoModel
 
     def reset(self) -> torch.nn.Module:
         """The backbone, with its pretrained weights restored (each seed starts from them)."""
