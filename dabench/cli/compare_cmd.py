@@ -10,8 +10,12 @@ from typing import Optional
 import typer
 
 from dabench.cli import app
-from dabench.cli.regime_cmd import PRESET_HELP, REGIME_HELP
 from dabench.errors import DabenchError
+
+REGIME_HELP = ("prompt: score the checkpoints as they are (zero/few-shot); finetune: fine-tune both backbones per task "
+               "with the same seeds (DSP protocol); probe: frozen features + logistic regression; intrinsic: "
+               "(pseudo-)perplexity on held-out text (tasks/intrinsic).")
+PRESET_HELP = "Hyperparameter preset of --regime finetune/probe: dsp (default) or small-cpu (see `dabench regimes`)."
 
 
 def parse_data_files(values: list[str], tasks: list[str]) -> dict[str, dict[str, str]]:

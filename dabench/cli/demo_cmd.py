@@ -24,7 +24,7 @@ def demo_command(
     as_json: bool = typer.Option(False, "--json", help="Print comparison.json to stdout instead of the table."),
     no_progress: bool = typer.Option(False, "--no-progress", help="Do not draw progress bars."),
 ) -> None:
-    """Build a base and a domain-adapted model and compare them on the built-in mini suite (offline, CPU, ~2 min)."""
+    """Build a base and a domain-adapted model and compare them on the built-in mini suite (offline, CPU, about a minute)."""
     from dabench.cli.compare_cmd import write_outputs
     from dabench.pipeline import compare
     from dabench.demo.build import BuildConfig, build_demo

@@ -20,10 +20,6 @@ from dabench.cli import app
 from dabench.errors import DabenchError
 
 REGIME_CHOICES = ("prompt", "finetune", "probe", "intrinsic")
-REGIME_HELP = ("prompt: score the checkpoints as they are (zero/few-shot); finetune: fine-tune both backbones per task "
-               "with the same seeds (DSP protocol); probe: frozen features + logistic regression; intrinsic: "
-               "(pseudo-)perplexity on held-out text (tasks/intrinsic).")
-PRESET_HELP = "Hyperparameter preset of --regime finetune/probe: dsp (default) or small-cpu (see `dabench regimes`)."
 
 #: engine options that the training regimes use (dtype and batch size are the regime's own business)
 _BACKBONE_OPTIONS = ("device", "trust_remote_code", "arch", "adapter_base", "ckpt_prefix")
