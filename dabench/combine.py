@@ -5,11 +5,10 @@ multiplicity correction."""
 
 from __future__ import annotations
 
-import datetime as _dt
 from typing import Any, Sequence
 
 from dabench._version import __version__
-from dabench.comparison import Comparison
+from dabench.comparison import Comparison, created_now
 from dabench.errors import PairingError, TaskError
 from dabench.verdicts import reapply_verdicts
 
@@ -47,7 +46,7 @@ def combine_comparisons(
     signature.pop("regime", None)
     return Comparison(base=first.base, adapted=first.adapted, config=config, tasks=tasks, signature=signature,
                       dabench_version=__version__,
-                      created=_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat())
+                      created=created_now())
 
 
 def compare_mixed(
@@ -101,9 +100,9 @@ def compare_mixed(
 def _lmeval_part(base: str, adapted: str, tasks: Sequence[str], include_path: Sequence[Any], shots: int, engine: str,
                  progress: Any, common: dict[str, Any], stats: dict[str, Any]) -> Comparison:
     from dabench.lmeval import compare_lmeval_tasks
-    from dabench.pipeline import _progress_context
+    from dabench.progress import progress_context
 
-    with _progress_context(progress) as prog:
+    with progress_context(progress) as prog:
         part = compare_lmeval_tasks(base, adapted, list(tasks), include_path=list(include_path), limit=common["limit"],
                                     shots=shots or None, store_path=common["store_path"], engine=engine,
                                     engine_options=common["engine_options"], progress=prog, **stats)

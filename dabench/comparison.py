@@ -65,6 +65,13 @@ class TaskResult:
                    p_values={k: float(v) for k, v in res.p_values.items()}, mde=mde, **fields)
 
 
+def created_now() -> str:
+    """The ``created`` stamp of a new comparison: UTC, to the second."""
+    import datetime as _dt
+
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
 @dataclass
 class Comparison:
     """Base vs adapted over several tasks, with per-task statistics and a summary."""

@@ -9,7 +9,6 @@ second, not after an hour of inference.
 
 from __future__ import annotations
 
-import datetime as _dt
 import gc
 import os
 from dataclasses import dataclass
@@ -17,20 +16,20 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from dabench._version import __version__
-from dabench.comparison import Comparison, ModelInfo, TaskResult
+from dabench.comparison import Comparison, ModelInfo, TaskResult, created_now
 from dabench.data import resolve_data_dir
 from dabench.engines import Engine, load_engine, resolve_options
 from dabench.engines.checkpoints import fingerprint as checkpoint_fingerprint, preflight, resolve_against_base, shares_base
 from dabench.errors import CheckpointError, PairingError, TaskError
 from dabench.metrics import task_metric
 from dabench.metrics.inputs import applicable, metric_inputs
-from dabench.progress import Progress, rich_progress
+from dabench.progress import Progress, progress_context
 from dabench.registry import get_registry
 from dabench.runner import TaskPlan, plan_task, predictions, run_plan
 from dabench.stats import paired_test
 from dabench.store import Store
 from dabench.taskspec import TaskSpec
-from dabench.verdicts import apply_verdicts
+from dabench.verdicts import apply_verdicts, check_stats_options
 
 #: disagreement examples kept per task in the comparison
 DISAGREEMENTS_KEPT = 5
@@ -173,12 +172,11 @@ def compare(
                                resamples=resamples, alpha=alpha, margin=margin, correction=correction, domain=domain,
                                store_path=store_path, engine_options=engine_options, tasks_dirs=tasks_dirs,
                                progress=progress, lmeval_include_path=lmeval_include_path)
-    if correction not in ("holm", "bh"):
-        raise TaskError(f"--correction must be holm or bh, not {correction!r}")
-    if not 0 < alpha < 1:
-        raise TaskError("--alpha must lie between 0 and 1")
+    check_stats_options(alpha, correction)
     registry = get_registry([Path(d) for d in tasks_dirs])
-    intrinsic = _intrinsic_names(registry, tasks, tasks_dirs)
+    from dabench.intrinsic.spec import intrinsic_names
+
+    intrinsic = intrinsic_names(tasks, registry, tasks_dirs)
     lmeval_tasks = [t.strip() for t in tasks if t.strip().startswith("lmeval:")]
     if intrinsic or lmeval_tasks:  # other task types, each scored by its own pipeline, then one family
         from dabench.combine import compare_mixed
@@ -214,7 +212,7 @@ def compare(
                     for t in s.templates
                 ]
 
-    with _progress_context(progress) as prog:
+    with progress_context(progress) as prog:
         store = Store(store_path)
         try:
             sides = {}
@@ -262,7 +260,7 @@ def compare(
         tasks=results,
         signature=signature,
         dabench_version=__version__,
-        created=_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        created=created_now(),
     )
 
 
@@ -270,18 +268,6 @@ def compare(
 TRAINING_OPTIONS = ("seeds", "preset", "lr", "batch_size", "epochs", "patience", "max_length", "train_limit",
                     "dev_limit", "pooling", "hyperparameters")
 REGIMES = ("prompt", "finetune", "probe", "intrinsic")
-
-
-def _intrinsic_names(registry: Any, tasks: Sequence[str], tasks_dirs: Sequence[str | os.PathLike]) -> list[str]:
-    """The names in ``tasks`` that are intrinsic tasks (or suites) and not prompted ones."""
-    names = [t.strip() for t in tasks if t.strip() and t.strip() not in registry.names()
-             and t.strip() not in registry.suites()]
-    if not names:
-        return []
-    from dabench.intrinsic.spec import get_intrinsic_registry
-
-    intrinsic = get_intrinsic_registry(tasks_dirs)
-    return [n for n in names if intrinsic.knows(n)]
 
 
 def _compare_regime(base: str, adapted: str, tasks: Sequence[str], regime: str, training: Mapping[str, Any], *,
@@ -311,14 +297,6 @@ def _compare_regime(base: str, adapted: str, tasks: Sequence[str], regime: str, 
 
     return compare_regime(base, adapted, list(tasks), regime=regime, **options,
                           **{k: v for k, v in training.items() if v is not None})
-
-
-def _progress_context(progress: bool | Progress):
-    from contextlib import nullcontext
-
-    if isinstance(progress, bool):
-        return rich_progress(progress)
-    return nullcontext(progress)
 
 
 def _evaluate_side(

@@ -42,6 +42,16 @@ class RichProgress:
         self._p.console.print(message)
 
 
+def progress_context(progress: "bool | Progress"):
+    """A context yielding a :class:`Progress`: rich bars for True, nothing for False, or the
+    caller's own reporter as it is."""
+    from contextlib import nullcontext
+
+    if isinstance(progress, bool):
+        return rich_progress(progress)
+    return nullcontext(progress)
+
+
 @contextmanager
 def rich_progress(enabled: bool = True) -> Iterator[Progress]:
     """A progress reporter that draws on stderr while the block runs."""

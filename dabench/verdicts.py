@@ -11,8 +11,17 @@ from types import SimpleNamespace
 from typing import Any, Sequence
 
 from dabench.comparison import TaskResult
+from dabench.errors import TaskError
 from dabench.stats import adjust_pvalues, decide
 from dabench.stats.decision import DEFAULT_MDE_THRESHOLD
+
+
+def check_stats_options(alpha: float, correction: str) -> None:
+    """The comparison-wide statistics options, checked before any model loads."""
+    if correction not in ("holm", "bh"):
+        raise TaskError(f"--correction must be holm or bh, not {correction!r}")
+    if not 0 < alpha < 1:
+        raise TaskError("--alpha must lie between 0 and 1")
 
 
 def apply_verdicts(

@@ -45,16 +45,16 @@ def _task_names(
             names += [n.strip() for n in raw.split(",") if n.strip()]
     if not names:
         return None
-    from dabench.intrinsic.spec import get_intrinsic_registry
+    from dabench.intrinsic.spec import get_intrinsic_registry, intrinsic_names
     from dabench.registry import get_registry
 
     registry = get_registry(tasks_dirs or [])
+    intrinsic = set(intrinsic_names(names, registry, tasks_dirs or []))
     out: list[str] = []
     for name in names:
         if known is not None and name in known:
             resolved = [name]
-        elif name not in registry.names() and name not in registry.suites() and \
-                get_intrinsic_registry(tasks_dirs or []).knows(name):
+        elif name in intrinsic:
             resolved = [s.name for s in get_intrinsic_registry(tasks_dirs or []).resolve([name])]
         else:
             resolved = [s.name for s in registry.resolve([name])]

@@ -22,10 +22,10 @@ def tasks_list(
 ) -> None:
     """List the registered tasks (name, family, domain, category, metric, suites), intrinsic
     (held-out text perplexity) tasks included."""
-    from dabench.intrinsic.spec import get_intrinsic_registry
+    from dabench.intrinsic.spec import get_intrinsic_registry, intrinsic_names
 
     reg, intrinsic = get_registry(), get_intrinsic_registry()
-    if suite and suite not in reg.suites() and intrinsic.knows(suite):
+    if suite and intrinsic_names([suite], reg):
         specs, ispecs = [], intrinsic.resolve([suite])
     else:
         specs = reg.resolve([suite]) if suite else [reg.get(n) for n in reg.names()]
@@ -59,11 +59,11 @@ def tasks_show(
     """Show one task: data files and format, fields, labels, templates, metrics, hash."""
     from dabench.metrics import task_metrics
 
-    from dabench.intrinsic.spec import get_intrinsic_registry
+    from dabench.intrinsic.spec import get_intrinsic_registry, intrinsic_names
 
-    reg, intrinsic = get_registry(), get_intrinsic_registry()
-    if task not in reg.names() and intrinsic.knows(task):
-        ispec = intrinsic.get(task)
+    reg = get_registry()
+    if intrinsic_names([task], reg):
+        ispec = get_intrinsic_registry().get(task)
         if as_json:
             typer.echo(json.dumps(ispec.model_dump(mode="json"), indent=2, ensure_ascii=False))
             return

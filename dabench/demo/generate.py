@@ -121,7 +121,7 @@ def _domain(rng: random.Random, taken: set[str]) -> tuple[list[str], dict[str, l
         facts.append([Fact(c, e, label) for e in targets])
     order = list(range(len(compounds)))
     rng.shuffle(order)
-    task_idx, extra_idx = order[:n_task], order[n_task:]
+    task_idx = order[:n_task]  # the rest are facts stated only in the corpus
     splits = _split(task_idx, (40, 60, 300))
 
     def statements(f: Fact) -> list[str]:

@@ -360,8 +360,6 @@ def strip_prefix(state: dict[str, Any], model_keys: set[str], prefix: str | None
 
 
 def _load_weights_file(ck: Checkpoint, auto_class: Any, *, dtype: Any, trust_remote_code: bool, allow_pickle: bool) -> Any:
-    import torch
-
     assert ck.base is not None
     config = read_config(ck, trust_remote_code=trust_remote_code)
     state = read_state_dict(Path(ck.location), allow_pickle=allow_pickle)

@@ -21,10 +21,11 @@ from dabench.intrinsic.documents import DocumentSet, load_documents
 from dabench.intrinsic.metrics import NegLogPerplexity, Perplexity
 from dabench.intrinsic.scoring import causal_nll, measure_of, pseudo_nll
 from dabench.intrinsic.spec import IntrinsicSpec, get_intrinsic_registry
-from dabench.progress import Progress
+from dabench.progress import Progress, progress_context
 from dabench.regimes import _common as common
 from dabench.stats import paired_test
 from dabench.store import Store
+from dabench.verdicts import apply_verdicts, check_stats_options
 
 #: records per store commit
 CHUNK = 64
@@ -111,7 +112,7 @@ def compare_intrinsic(
 ) -> Comparison:
     """Compare ``adapted`` with ``base`` on the intrinsic ``tasks`` (names or suites of
     ``tasks/intrinsic/*.yml``): Δ of −log perplexity per task, paired over documents."""
-    common.check_stats_options(alpha, correction)
+    check_stats_options(alpha, correction)
     specs = get_intrinsic_registry(tasks_dirs).resolve(tasks)
     root = resolve_data_dir(data_dir)
     data_files = data_files or {}
@@ -136,7 +137,7 @@ def compare_intrinsic(
     # one window for both models (the smaller context), so both score the same tokens
     windows = {s.name: min(lm.max_length(s.max_length, max_length) for lm in lms.values()) for s in specs}
     records: dict[str, dict[str, list[dict[str, Any]]]] = {"base": {}, "adapted": {}}
-    with common.progress_context(progress) as prog:
+    with progress_context(progress) as prog:
         store = Store(store_path)
         try:
             for role, lm in lms.items():
@@ -151,7 +152,7 @@ def compare_intrinsic(
 
     tested = [_task_result(s, docsets[s.name], records["base"][s.name], records["adapted"][s.name], measures[s.name],
                            windows[s.name], domain, resamples, seed, alpha, margin) for s in specs]
-    results = common.finish_results(tested, correction=correction, alpha=alpha, margin=margin)
+    results = apply_verdicts(tested, correction=correction, alpha=alpha, margin=margin)
     infos = {role: common.model_info(name, lms[role].ck, lms[role].fp) for role, name in (("base", base), ("adapted", adapted))}
     config = {
         "regime": "intrinsic",

@@ -17,7 +17,7 @@ import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Any, Iterable, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -168,6 +168,17 @@ class IntrinsicRegistry:
         if not out:
             raise TaskError("no intrinsic tasks given; pass --tasks with intrinsic task names (tasks/intrinsic/*.yml)")
         return out
+
+
+def intrinsic_names(names: Iterable[str], registry: Any, tasks_dirs: Iterable[str | os.PathLike] = ()) -> list[str]:
+    """The names that are intrinsic tasks (or suites of them) and not tasks or suites of the
+    prompted ``registry``: the ones a comparison scores as held-out text."""
+    rest = [n.strip() for n in names if n.strip() and n.strip() not in registry.names()
+            and n.strip() not in registry.suites()]
+    if not rest:
+        return []
+    known = get_intrinsic_registry(tasks_dirs)
+    return [n for n in rest if known.knows(n)]
 
 
 @lru_cache(maxsize=8)

@@ -14,17 +14,10 @@ from typing import Any, Mapping, Sequence
 
 from dabench.comparison import Comparison, ModelInfo
 from dabench.engines.fingerprint import file_digest, fingerprint_of
-from dabench.errors import TaskError
 from dabench.lmeval.pairing import pair_runs
 from dabench.lmeval.samples import read_output_dir
 from dabench.lmeval.stats import comparison_from_pairs
-
-
-def _check(correction: str, alpha: float) -> None:
-    if correction not in ("holm", "bh"):
-        raise TaskError(f"--correction must be holm or bh, not {correction!r}")
-    if not 0 < alpha < 1:
-        raise TaskError("--alpha must lie between 0 and 1")
+from dabench.verdicts import check_stats_options
 
 
 def compare_from_lmeval(
@@ -40,7 +33,7 @@ def compare_from_lmeval(
     categories: Mapping[str, str] | None = None,
 ) -> Comparison:
     """Pair the per-sample logs of two lm-eval runs and test every shared task (or ``tasks``)."""
-    _check(correction, alpha)
+    check_stats_options(alpha, correction)
     base, adapted = read_output_dir(base_dir), read_output_dir(adapted_dir)
     pairs = pair_runs(base.tasks, adapted.tasks, tasks, where=(str(base_dir), str(adapted_dir)))
 
@@ -127,7 +120,7 @@ def compare_lmeval_tasks(
     from dabench.pipeline import _make_handles
     from dabench.store import Store
 
-    _check(correction, alpha)
+    check_stats_options(alpha, correction)
     tm = task_manager(tasks, include_path)
     base_h, adapted_h = _make_handles(base, adapted, engine, engine_options or {})
     runs = {}

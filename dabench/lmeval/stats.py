@@ -8,13 +8,12 @@ multiplicity correction across all of them and a verdict, exactly as native task
 
 from __future__ import annotations
 
-import datetime as _dt
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from dabench._version import __version__
-from dabench.comparison import Comparison, ModelInfo, TaskResult
+from dabench.comparison import Comparison, ModelInfo, TaskResult, created_now
 from dabench.lmeval.pairing import PairedTask
 from dabench.metrics.base import Metric, safe_divide
 from dabench.stats import paired_test
@@ -88,11 +87,6 @@ def _short(doc: Any, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def finish(tested: list[tuple[TaskResult, Any]], *, correction: str, alpha: float, margin: float | None) -> list[TaskResult]:
-    """Adjust p-values across tasks and give each its verdict (as the native pipeline does)."""
-    return apply_verdicts(tested, correction=correction, alpha=alpha, margin=margin)
-
-
 def comparison_from_pairs(
     pairs: Sequence[PairedTask],
     base: ModelInfo,
@@ -111,7 +105,7 @@ def comparison_from_pairs(
     categories = dict(categories or {})
     tested = [task_result(p, category=categories.get(p.lm_task, categories.get(p.task, DEFAULT_CATEGORY)),
                           resamples=resamples, seed=seed, alpha=alpha, margin=margin) for p in pairs]
-    results = finish(tested, correction=correction, alpha=alpha, margin=margin)
+    results = apply_verdicts(tested, correction=correction, alpha=alpha, margin=margin)
     cfg = {"tasks": [r.task for r in results], "seed": seed, "resamples": resamples, "alpha": alpha,
            "margin": margin, "correction": correction, "source": "lm-eval"}
     cfg.update(config or {})
@@ -120,4 +114,4 @@ def comparison_from_pairs(
     sig.update(signature or {})
     return Comparison(base=base, adapted=adapted, config=cfg, tasks=results, signature=sig,
                       dabench_version=__version__,
-                      created=_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat())
+                      created=created_now())

@@ -1,27 +1,16 @@
-"""Pieces shared by the regime and intrinsic comparisons: checkpoints, progress, the Comparison."""
+"""Pieces shared by the regime and intrinsic comparisons: checkpoints, run keys, the Comparison."""
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from dabench._version import __version__
-from dabench.comparison import Comparison, ModelInfo, TaskResult
+from dabench.comparison import Comparison, ModelInfo, TaskResult, created_now
 from dabench.engines import checkpoints as ckpts
-from dabench.errors import CheckpointError, TaskError
-from dabench.progress import Progress, rich_progress
-from dabench.verdicts import apply_verdicts
-
-def progress_context(progress: bool | Progress):
-    """A context yielding a :class:`Progress` (rich bars for True, nothing for False)."""
-    if isinstance(progress, bool):
-        return rich_progress(progress)
-    return nullcontext(progress)
-
+from dabench.errors import CheckpointError
 
 def resolve_checkpoint(name: str, options: Mapping[str, Any] | None = None) -> ckpts.Checkpoint:
     opts = options or {}
@@ -50,20 +39,6 @@ def ids_hash(ids: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
 
 
-def check_stats_options(alpha: float, correction: str) -> None:
-    if correction not in ("holm", "bh"):
-        raise TaskError(f"--correction must be holm or bh, not {correction!r}")
-    if not 0 < alpha < 1:
-        raise TaskError("--alpha must lie between 0 and 1")
-
-
-def finish_results(
-    tested: Sequence[tuple[TaskResult, Any]], *, correction: str, alpha: float, margin: float | None
-) -> list[TaskResult]:
-    """Adjust the tasks' p-values across the comparison and give each its verdict."""
-    return apply_verdicts(tested, correction=correction, alpha=alpha, margin=margin)
-
-
 def build_comparison(
     base: ModelInfo, adapted: ModelInfo, results: list[TaskResult], config: dict[str, Any], signature: dict[str, Any]
 ) -> Comparison:
@@ -71,7 +46,7 @@ def build_comparison(
     return Comparison(
         base=base, adapted=adapted, config=config, tasks=results, signature={"dabench_version": __version__, **signature},
         dabench_version=__version__,
-        created=_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        created=created_now(),
     )
 
 

@@ -22,7 +22,7 @@ from dabench.comparison import Comparison, TaskResult
 from dabench.data import resolve_data_dir
 from dabench.errors import TaskError
 from dabench.metrics import task_metric
-from dabench.progress import Progress
+from dabench.progress import Progress, progress_context
 from dabench.registry import get_registry
 from dabench.regimes import _common as common
 from dabench.regimes.backbone import Backbone, Encoded
@@ -32,6 +32,7 @@ from dabench.regimes.finetune import finetune_seed
 from dabench.regimes.probe import probe_run
 from dabench.stats import paired_test, paired_test_seeds
 from dabench.store import Store
+from dabench.verdicts import apply_verdicts, check_stats_options
 from dabench.taskspec import TaskSpec
 
 REGIMES = ("finetune", "probe", "intrinsic")
@@ -113,7 +114,7 @@ def compare_regime(
                                  engine_options=engine_options, tasks_dirs=tasks_dirs, progress=progress)
     if regime not in ("finetune", "probe"):
         raise TaskError(f"--regime must be one of prompt, {', '.join(REGIMES)}; not {regime!r}")
-    common.check_stats_options(alpha, correction)
+    check_stats_options(alpha, correction)
     chosen = get_preset(preset)
     overrides = dict(hyperparameters or {})
     named = {"lr": lr, "batch_size": batch_size, "epochs": epochs, "patience": patience, "max_length": max_length,
@@ -139,7 +140,7 @@ def compare_regime(
     keys = {s.name: _run_key(regime, s, datas[s.name], cfg) for s in specs}
 
     runs: dict[str, dict[str, Runs]] = {"base": {}, "adapted": {}}
-    with common.progress_context(progress) as prog:
+    with progress_context(progress) as prog:
         store = Store(store_path)
         try:
             for role, backbone in sides.items():
@@ -152,7 +153,7 @@ def compare_regime(
 
     tested = [_task_result(regime, s, datas[s.name], runs["base"][s.name], runs["adapted"][s.name], seeds_used, cfg,
                            domain, resamples, seed, alpha, margin) for s in specs]
-    results = common.finish_results(tested, correction=correction, alpha=alpha, margin=margin)
+    results = apply_verdicts(tested, correction=correction, alpha=alpha, margin=margin)
     infos = {role: common.model_info(name, sides[role].ck, sides[role].fp)
              for role, name in (("base", base), ("adapted", adapted))}
     hyper = cfg.key() | ({"eval_batch_size": cfg.eval_batch_size} if isinstance(cfg, FinetuneConfig) else {"batch_size": cfg.batch_size})
