@@ -53,6 +53,8 @@ class TaskResult:
     disagreements: list[dict[str, str]] = field(default_factory=list)
     #: fine-tune / probe / intrinsic details (mean ± sd per model, per-seed scores); None for prompting
     regime: dict[str, Any] | None = None
+    #: one-line remarks a reader needs, e.g. "base: 3 missing predictions scored as wrong"
+    notes: list[str] = field(default_factory=list)
 
     @classmethod
     def from_paired(cls, res: Any, *, task: str, category: str, metric: str, n: int, **fields: Any) -> "TaskResult":

@@ -20,9 +20,10 @@ from dabench.comparison import Comparison, ModelInfo, TaskResult, created_now
 from dabench.data import resolve_data_dir
 from dabench.engines import Engine, load_engine, resolve_options
 from dabench.engines.checkpoints import fingerprint as checkpoint_fingerprint, preflight, resolve_against_base, shares_base
-from dabench.errors import CheckpointError, PairingError, TaskError
+from dabench.errors import CheckpointError, DataError, PairingError, TaskError
 from dabench.metrics import task_metric
-from dabench.metrics.inputs import applicable, metric_inputs
+from dabench.metrics.classification import MISSING
+from dabench.metrics.inputs import applicable, count_missing, metric_inputs
 from dabench.progress import Progress, progress_context
 from dabench.registry import get_registry
 from dabench.runner import TaskPlan, plan_task, predictions, run_plan
@@ -344,8 +345,8 @@ def _task_result(
     pred_b = predictions(base.records[spec.name])
     pred_a = predictions(adapted.records[spec.name])
     metric = task_metric(spec, spec.metric)
-    stats_b = metric.stats(*metric_inputs(spec, metric, bp.examples, pred_b))
-    stats_a = metric.stats(*metric_inputs(spec, metric, bp.examples, pred_a))
+    stats_b = _side_stats("base", spec, metric, bp.examples, pred_b)
+    stats_a = _side_stats("adapted", spec, metric, bp.examples, pred_a)
     clusters = [ex.cluster for ex in bp.examples] if spec.cluster_field else None
     res = paired_test(metric, stats_b, stats_a, clusters=clusters, resamples=resamples, seed=seed, alpha=alpha)
     secondary = {}
@@ -362,8 +363,28 @@ def _task_result(
         res, task=spec.name, category=spec.category_for(domain), metric=spec.metric, n=len(ids_b),
         secondary=secondary, templates={"base": bp.template_id, "adapted": ap.template_id},
         prompt_selection=selection, disagreements=_disagreements(spec, bp, pred_b, pred_a),
+        notes=missing_notes(metric, {"base": pred_b, "adapted": pred_a}),
     )
     return result, res
+
+
+def _side_stats(role: str, spec: TaskSpec, metric: Any, examples: Sequence[Any], preds: Sequence[Any]) -> Any:
+    """One model's per-example statistics; an input error names the model."""
+    try:
+        return metric.stats(*metric_inputs(spec, metric, examples, preds))
+    except DataError as exc:
+        raise DataError(f"{role} model: {exc}") from None
+
+
+def missing_notes(metric: Any, preds: Mapping[str, Sequence[Any]]) -> list[str]:
+    """A note per model whose predictions the headline metric scored as missing (no answer,
+    or none that could be extracted: always wrong, never a class)."""
+    notes = []
+    for role, p in preds.items():
+        n = count_missing(metric, p)
+        if n:
+            notes.append(f"{role}: {n} missing prediction{'s' if n != 1 else ''} scored as wrong")
+    return notes
 
 
 def _score(spec: TaskSpec, examples: Sequence[Any], preds: Sequence[Any], metric: Any = None) -> float:
@@ -374,6 +395,8 @@ def _score(spec: TaskSpec, examples: Sequence[Any], preds: Sequence[Any], metric
 
 def _shown(spec: TaskSpec, value: Any) -> str:
     """A prediction or label as a reader should see it (the verbaliser for a label)."""
+    if value is None or (spec.type == "classification" and value == MISSING):
+        return "(no prediction)"
     if spec.type == "classification":
         label = spec.labels[value] if isinstance(value, int) else str(value)
         return spec.verbalizers.get(label, label)

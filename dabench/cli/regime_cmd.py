@@ -85,7 +85,7 @@ def regimes_command(
 
     data = {
         "regimes": {"prompt": "score checkpoints as they are (log-likelihood of label verbalisers, generation)",
-                    "finetune": "fine-tune both backbones per task, same hyperparameters and seeds; two-level bootstrap",
+                    "finetune": "fine-tune both backbones per task, same hyperparameters and seeds; seeds t-test",
                     "probe": "frozen features + logistic regression (C chosen on dev); deterministic, one run",
                     "intrinsic": "perplexity (causal LM) / pseudo-perplexity (masked LM) on held-out text, per document"},
         "presets": {name: {"description": p.description, "seeds": p.seeds, "finetune": asdict(p.finetune),

@@ -4,7 +4,8 @@ A predictions file is JSON Lines: ``{"id": ..., "prediction": ...}`` per example
 value for classification, a number for regression, an answer string for generation), or
 KILT guess records ``{"id": ..., "output": [{"answer": ..., "provenance": [...]}]}`` as
 they are. Every example of the split needs exactly one prediction: missing ids, repeated
-ids, ids not in the split and unknown labels are errors (exit code 2).
+ids, ids not in the split and unknown labels are errors (exit code 2). A ``null`` or blank
+prediction is a missing answer: scored as wrong (never a class) and counted in the output.
 """
 
 from __future__ import annotations
@@ -79,6 +80,24 @@ def _as_value(spec, pred: Any, where: str) -> Any:
     return conv(pred)
 
 
+def missing_counts(spec, names: Sequence[str], preds: Sequence[Any]) -> dict[str, int]:
+    """Per scored metric, how many predictions it scored as missing (always wrong)."""
+    from dabench.metrics import count_missing, task_metric
+
+    return {name: count_missing(task_metric(spec, name), preds) for name in names}
+
+
+def missing_line(missing: dict[str, int]) -> str | None:
+    """The output line on missing predictions; None when there are none."""
+    if not any(missing.values()):
+        return None
+    counts = set(missing.values())
+    if len(counts) == 1:
+        return f"missing predictions: {counts.pop()} (scored as wrong)"
+    parts = ", ".join(f"{name} {n}" for name, n in missing.items())
+    return f"missing predictions: {parts} (scored as wrong)"
+
+
 def align(examples: Sequence, preds: dict[str, Any], split: str, path: Path) -> list[Any]:
     """Predictions in example order; errors for missing and unknown ids."""
     ids = [ex.id for ex in examples]
@@ -119,8 +138,9 @@ def score_command(
         scores, skipped = score_predictions(spec, examples, preds)
     except ValueError as exc:
         raise DataError(f"task {spec.name!r}: {exc}") from None
+    missing = missing_counts(spec, list(scores), preds)
     result = {"task": spec.name, "split": sp, "n": len(examples), "data_sha256": digest,
-              "headline": spec.metric, "metrics": scores, "skipped": skipped}
+              "headline": spec.metric, "metrics": scores, "skipped": skipped, "missing": missing}
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
@@ -131,3 +151,6 @@ def score_command(
         typer.echo(f"  {name:<{width}}  {value:.4f}{mark}")
     for name, why in skipped.items():
         typer.echo(f"  {name:<{width}}  skipped: {why}")
+    line = missing_line(missing)
+    if line is not None:
+        typer.echo(line)

@@ -3,6 +3,10 @@
 Two JSON Lines files, one per model, each line ``{"id", "prediction", "reference"[, "cluster"]}``,
 are paired on ``id`` (the id sets must match exactly: a silent inner join would hide missing
 predictions) and compared with :func:`dabench.stats.paired_test` on the named metric.
+
+A ``null`` (or blank) prediction is a missing answer: always wrong, never a class (it does
+not enter the inferred label set), and counted per model in the output. A correlation metric
+refuses it; a ``null`` reference is an error.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ import typer
 
 from dabench.cli import app
 from dabench.errors import DabenchError, DataError, PairingError
-from dabench.metrics import get_metric
+from dabench.metrics import count_missing, get_metric
+from dabench.metrics.classification import MISSING
+from dabench.metrics.inputs import is_missing, refuse_missing_scores
 from dabench.stats import decide, paired_test
 
 _FIELDS = ("id", "prediction", "reference")
@@ -89,11 +95,27 @@ def _label_key(value: Any) -> str:
     return value.strip() if isinstance(value, str) else json.dumps(value)
 
 
+def infer_labels(*files: dict[str, dict[str, Any]]) -> list[str]:
+    """The label set of the files: every reference and every prediction that is not missing
+    (a missing prediction is never a class), sorted."""
+    keys = {_label_key(r[f]) for recs in files for r in recs.values() for f in ("prediction", "reference")
+            if not is_missing(r[f])}
+    return _sorted_labels(keys)
+
+
 def _sorted_labels(keys: set[str]) -> list[str]:
     try:
         return sorted(keys, key=float)
     except ValueError:
         return sorted(keys)
+
+
+def _count_missing(metric: Any, predictions: list[Any]) -> int:
+    """Missing predictions in a file: for a label metric a file holds label *values*, so
+    only null or blank counts (``-1`` is the label "-1", not the missing index)."""
+    if getattr(metric, "input_kind", "label") == "label":
+        return sum(1 for p in predictions if is_missing(p))
+    return count_missing(metric, predictions)
 
 
 def _to_float(value: Any, where: str) -> float:
@@ -151,13 +173,14 @@ def stats_command(
             if len(set(label_list)) != len(label_list):
                 raise DabenchError("--labels lists a label twice")
         else:
-            keys = {_label_key(r[f]) for recs in (recs_b, recs_a) for r in recs.values() for f in ("prediction", "reference")}
-            label_list = _sorted_labels(keys)
+            label_list = infer_labels(recs_b, recs_a)
         if len(label_list) < 2:
             raise DabenchError(f"metric {metric!r} needs at least 2 labels; pass --labels")
         index = {lab: i for i, lab in enumerate(label_list)}
 
         def convert(value: Any, where: str) -> int:
+            if is_missing(value):
+                return MISSING  # a prediction (references are checked in column())
             try:
                 return index[_label_key(value)]
             except KeyError:
@@ -173,8 +196,17 @@ def stats_command(
     m = get_metric(metric, label_list or [])
 
     def column(recs: dict[str, dict[str, Any]], path: Path, field: str) -> list[Any]:
-        return [convert(recs[k][field], f"{path} line {recs[k]['_line']} ({field} of id {k!r})") for k in ids]
+        where = {k: f"{path} line {recs[k]['_line']} ({field} of id {k!r})" for k in ids}
+        if field == "reference":
+            bad = next((k for k in ids if is_missing(recs[k][field])), None)
+            if bad is not None:
+                raise DataError(f"{where[bad]}: the reference is null or blank; every record needs a reference")
+        elif kind == "score":
+            refuse_missing_scores(m, [recs[k][field] for k in ids], ids, str(path))
+        return [convert(recs[k][field], where[k]) for k in ids]
 
+    missing = {role: _count_missing(m, [recs[k]["prediction"] for k in ids])
+               for role, recs in (("base", recs_b), ("adapted", recs_a))}
     try:
         ref = column(recs_b, base, "reference")
         stats_b = m.stats(column(recs_b, base, "prediction"), ref)
@@ -188,6 +220,7 @@ def stats_command(
     out.update(decision)
     if label_list is not None:
         out["labels"] = label_list
+    out["missing_base"], out["missing_adapted"] = missing["base"], missing["adapted"]
     if as_json:
         typer.echo(json.dumps(out, indent=2))
         return
@@ -199,11 +232,16 @@ def stats_command(
         f"delta      {res.delta:+.4f}  {level:g}% CI [{_fmt(res.ci[0])}, {_fmt(res.ci[1])}] ({res.ci_method})",
         f"p-value    {res.p_value:.4g}  (paired permutation, {res.permutation_method})"
         + "".join(f"; {k} {v:.4g}" for k, v in res.p_values.items() if k != "permutation"),
-        f"MDE        {_fmt(res.mde)}  (80% power, two-sided alpha={alpha:g})",
+        f"MDE        {'none detectable on these data' if res.mde == math.inf else _fmt(res.mde)}"
+        f"  (80% power of the test used, two-sided alpha={alpha:g})",
         f"verdict    {decision['verdict']}" + ("  (underpowered)" if decision["underpowered"] else ""),
     ]
     if margin is not None:
         lines.append(f"margin     {margin:g}: equivalent={decision['equivalent']}, non-inferior={decision['non_inferior']}")
+        if decision.get("reason"):
+            lines.append(f"           no margin claim: {decision['reason']}")
+    if missing["base"] or missing["adapted"]:
+        lines.append(f"missing    base {missing['base']}, adapted {missing['adapted']} (scored as wrong)")
     for note in res.notes:
         lines.append(f"note       {note}")
     typer.echo("\n".join(lines))

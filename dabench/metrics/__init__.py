@@ -11,7 +11,9 @@ For scoring a model's predictions on a task:
 - :func:`metric_inputs` converts predictions (label indices or values, numbers, answer
   strings, KILT guess mappings) and the examples into one metric's inputs;
 - :func:`example_stats` gives each metric's per-example statistics (what the paired tests
-  resample), :func:`score_predictions` each metric's value.
+  resample), :func:`score_predictions` each metric's value;
+- :func:`count_missing` counts the predictions a metric scores as missing (no answer:
+  always wrong, never a class; see :mod:`dabench.metrics.inputs`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from dabench.metrics.classification import (
     MatthewsCorrCoef,
     MicroF1,
 )
-from dabench.metrics.inputs import applicable, metric_inputs
+from dabench.metrics.inputs import applicable, count_missing, metric_inputs
 from dabench.metrics.kilt import (
     KiltAccuracy,
     KiltEM,
@@ -58,7 +60,7 @@ def _at_k(kind: str, k: int) -> MetricFactory:
 
 METRICS: dict[str, MetricFactory] = {
     # classification (label indices)
-    "accuracy": lambda labels, **_: Accuracy(len(labels)),
+    "accuracy": lambda labels, **_: Accuracy(len(labels) or None),  # no label list: any indices
     "macro_f1": lambda labels, **_: MacroF1(len(labels)),
     "micro_f1": lambda labels, **_: MicroF1(len(labels)),
     "f1": lambda labels, **_: BinaryF1(len(labels)),
@@ -170,6 +172,7 @@ __all__ = [
     "Spearman",
     "SuccessRateAtK",
     "TokenF1",
+    "count_missing",
     "example_stats",
     "get_metric",
     "metric_inputs",

@@ -43,7 +43,14 @@ class Metric(ABC):
 
     def score(self, predictions: Sequence[Any], references: Sequence[Any]) -> float:
         """The metric on the whole set."""
-        return float(self.score_from_stats(self.stats(predictions, references).sum(axis=0)))
+        return float(self.score_from_stats(self.condition(self.stats(predictions, references)).sum(axis=0)))
+
+    def condition(self, stats: np.ndarray) -> np.ndarray:
+        """Statistics equivalent to ``stats`` (the same score on every resample of these
+        examples) that sum with less rounding; the paired tests call it once per model on the
+        examples they compare. The default returns ``stats`` unchanged; Pearson re-centres its
+        moments on the data's means. Must be deterministic: equal inputs, equal outputs."""
+        return stats
 
     def score_resamples(self, stats: np.ndarray, counts: np.ndarray) -> np.ndarray:
         """Scores of resamples given as per-example counts ``(B, n)``: ``-> (B,)``.

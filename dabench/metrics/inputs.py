@@ -12,8 +12,15 @@ Metrics take different inputs (``Metric.input_kind``):
 Predictions may be given as label indices (ints; what the log-likelihood runner produces),
 label values or answers (strings), numbers, or KILT guess mappings ``{"answer": ...,
 "provenance": [...]}``; :func:`metric_inputs` converts them for one metric, so the compare
-pipeline and ``dabench score`` share one path. A prediction that cannot be read (a label
-outside the task's vocabulary, a non-number for a regression task) raises
+pipeline and ``dabench score`` share one path.
+
+A *missing* prediction (``None``, a blank string, a KILT guess without an answer, or the
+label index -1) is a model that gave no answer: it is always wrong and never a class. Label
+metrics get :data:`~dabench.metrics.classification.MISSING`, answer metrics the empty
+string; a correlation (Pearson, Spearman) cannot score a prediction as wrong, so there it is
+refused. :func:`count_missing` counts them for reports. A prediction that is present but
+cannot be read (a label outside the task's vocabulary, an out-of-range index, a non-number
+for a regression task) is bad input, not a model failure: it raises
 :class:`~dabench.errors.DataError` naming the example.
 """
 
@@ -28,6 +35,7 @@ import numpy as np
 from dabench.data.example import Example
 from dabench.errors import DataError, TaskError
 from dabench.metrics.base import Metric
+from dabench.metrics.classification import MISSING
 from dabench.taskspec import TaskSpec
 
 
@@ -45,8 +53,39 @@ def has_provenance(pred: Any) -> bool:
     return isinstance(pred, Mapping) and pred.get("provenance") is not None
 
 
+def is_missing(pred: Any) -> bool:
+    """True when a prediction carries no answer: ``None``, a blank string, or a KILT guess
+    whose answer is either (the model answered nothing, or nothing could be extracted)."""
+    value = _answer_of(pred)
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _is_missing_index(pred: Any) -> bool:
+    value = _answer_of(pred)
+    return isinstance(value, Integral) and not isinstance(value, (bool, np.bool_)) and int(value) == MISSING
+
+
+def _reads_answer(metric: Metric) -> bool:
+    """True when ``metric`` scores the answer (not only the provenance) of a prediction."""
+    kind = getattr(metric, "input_kind", "label")
+    return kind in ("label", "score", "text") or metric.name.startswith("kilt_")
+
+
+def count_missing(metric: Metric, predictions: Sequence[Any]) -> int:
+    """How many ``predictions`` ``metric`` scores as missing (always wrong): no answer for
+    an answer metric (for a label metric also the index -1), no provenance for a
+    provenance-only metric (R-precision, recall@k)."""
+    if not _reads_answer(metric):
+        return sum(1 for p in predictions if not has_provenance(p))
+    label = getattr(metric, "input_kind", "label") == "label"
+    return sum(1 for p in predictions if is_missing(p) or (label and _is_missing_index(p)))
+
+
 def label_index(spec: TaskSpec, pred: Any, example_id: str = "?") -> int:
-    """The index into ``spec.labels`` of a prediction given as an index or a label value."""
+    """The index into ``spec.labels`` of a prediction given as an index or a label value;
+    :data:`MISSING` for a missing prediction (see :func:`is_missing`; the index -1 too)."""
+    if is_missing(pred) or _is_missing_index(pred):
+        return MISSING
     value = _answer_of(pred)
     if isinstance(value, (bool, np.bool_)):
         raise DataError(f"example {example_id!r}: prediction {value!r} is not a label of task {spec.name!r}")
@@ -65,6 +104,16 @@ def label_index(spec: TaskSpec, pred: Any, example_id: str = "?") -> int:
             raise DataError(f"example {example_id!r}: unknown label {value!r} for task {spec.name!r}; "
                             f"labels: {allowed}") from None
     raise DataError(f"example {example_id!r}: prediction {value!r} is not a label of task {spec.name!r}")
+
+
+def reference_index(spec: TaskSpec, label: Any, example_id: str = "?") -> int:
+    """The index into ``spec.labels`` of an example's gold label; a reference is never missing."""
+    if is_missing(label):
+        raise DataError(f"example {example_id!r}: no gold label (a test file without labels?)")
+    i = label_index(spec, label, example_id)
+    if i == MISSING:
+        raise DataError(f"example {example_id!r}: gold label {label!r} is not a label of task {spec.name!r}")
+    return i
 
 
 def score_value(pred: Any, example_id: str = "?") -> float:
@@ -110,15 +159,16 @@ def metric_inputs(
         raise DataError(f"task {spec.name!r}: {len(predictions)} predictions for {len(examples)} examples")
     kind = getattr(metric, "input_kind", "label")
     if kind == "label":
-        preds = [label_index(spec, p, ex.id) for p, ex in zip(predictions, examples)]
-        refs = [label_index(spec, ex.label, ex.id) for ex in examples]
-        return preds, refs
+        labels: list[Any] = [label_index(spec, p, ex.id) for p, ex in zip(predictions, examples)]
+        label_refs: list[Any] = [reference_index(spec, ex.label, ex.id) for ex in examples]
+        return labels, label_refs
     if kind == "score":
-        preds = [score_value(p, ex.id) for p, ex in zip(predictions, examples)]
-        refs = [score_value(ex.label, ex.id) for ex in examples]
-        return preds, refs
+        refuse_missing_scores(metric, predictions, [ex.id for ex in examples], f"task {spec.name!r}")
+        values: list[Any] = [score_value(p, ex.id) for p, ex in zip(predictions, examples)]
+        value_refs: list[Any] = [score_value(ex.label, ex.id) for ex in examples]
+        return values, value_refs
     if kind == "text":
-        refs = []
+        refs: list[Any] = []
         for ex in examples:
             golds = gold_answers(spec, ex)
             if not golds:
@@ -133,10 +183,22 @@ def metric_inputs(
                 raise DataError(f"task {spec.name!r}: metric {metric.name!r} needs KILT gold records (provenance); "
                                 f"example {ex.id!r} has none")
             refs.append(output)
-        preds = [{"answer": answer_text(spec, p) if has_answer(p) else None,
-                  "provenance": p.get("provenance") if isinstance(p, Mapping) else None} for p in predictions]
-        return preds, refs
+        guesses: list[Any] = [{"answer": answer_text(spec, p) if has_answer(p) else None,
+                               "provenance": p.get("provenance") if isinstance(p, Mapping) else None}
+                              for p in predictions]
+        return guesses, refs
     raise TaskError(f"metric {metric.name!r} has an unknown input kind {kind!r}")
+
+
+def refuse_missing_scores(metric: Metric, predictions: Sequence[Any], ids: Sequence[Any], where: str) -> None:
+    """Raise one DataError line when a correlation metric gets missing predictions: a
+    correlation has no "wrong" to score them as, and dropping them would compare the two
+    models on different examples."""
+    missing = [i for i, p in zip(ids, predictions) if is_missing(p)]
+    if missing:
+        raise DataError(f"{where}: {len(missing)} of {len(predictions)} predictions are missing (first: example "
+                        f"{missing[0]!r}); metric {metric.name!r} is a correlation and cannot score a missing "
+                        "prediction as wrong; give every example a number")
 
 
 def applicable(metric: Metric, predictions: Sequence[Any]) -> str | None:
@@ -144,8 +206,6 @@ def applicable(metric: Metric, predictions: Sequence[Any]) -> str | None:
     metrics need provenance; answer metrics need answers."""
     if getattr(metric, "requires_provenance", False) and not any(has_provenance(p) for p in predictions):
         return "no prediction carries provenance"
-    kind = getattr(metric, "input_kind", "label")
-    needs_answer = kind in ("label", "score", "text") or metric.name.startswith("kilt_")
-    if needs_answer and not any(has_answer(p) for p in predictions):
+    if _reads_answer(metric) and not any(has_answer(p) for p in predictions):
         return "no prediction carries an answer"
     return None

@@ -57,6 +57,21 @@ class Pearson(Metric):
             raise ValueError("predictions and references differ in length")
         return np.stack([x, y, x * x, y * y, x * y, np.ones_like(x)], axis=1)
 
+    def condition(self, stats: np.ndarray) -> np.ndarray:
+        """The moments re-centred on the means of x and y over these examples.
+
+        Raw moments cancel catastrophically when |mean| ≫ sd (n·Σx² − (Σx)² at 2000 ± 1 keeps
+        about 9 of 16 digits; at 1e4 ± 0.01 about 3). Centred moments are recomputed from the
+        shifted values themselves (x − x̄ rounds once, as in ``scipy.stats.pearsonr``), so the
+        sums stay well conditioned on the full data and on every resample, whose means differ
+        from x̄ by about sd/√n. A constant shift leaves every resample's correlation unchanged."""
+        s = np.asarray(stats, dtype=np.float64)
+        if s.ndim != 2 or s.shape[0] == 0 or not np.all(s[:, 5] == 1.0):
+            return s  # summed rows (clusters) or nothing: left as given
+        x = s[:, 0] - float(np.mean(s[:, 0]))
+        y = s[:, 1] - float(np.mean(s[:, 1]))
+        return np.stack([x, y, x * x, y * y, x * y, s[:, 5]], axis=1)
+
     def score_from_stats(self, summed: np.ndarray) -> np.ndarray:
         s = np.asarray(summed, dtype=np.float64)
         sx, sy, sxx, syy, sxy, n = (s[..., i] for i in range(6))

@@ -3,7 +3,7 @@
 Public surface:
 
 - :func:`compare_regime` → :class:`~dabench.comparison.Comparison`: base vs adapted backbone,
-  each fine-tuned (``regime="finetune"``, several seeds, two-level bootstrap over seeds ×
+  each fine-tuned (``regime="finetune"``, several seeds, the seeds t-test over seeds ×
   examples) or probed (``regime="probe"``) on every task; ``regime="intrinsic"`` runs
   :func:`dabench.intrinsic.compare_intrinsic`;
 - :class:`FinetuneConfig`, :class:`ProbeConfig`, :data:`PRESETS` (``dsp``, ``small-cpu``);

@@ -3,8 +3,8 @@
 Data flow, as in the prompting comparison: task specs → train/dev/test plans (read and
 checked before any model loads) → per model and seed, test predictions through the store
 (a seed whose predictions are stored is never recomputed, so an interrupted fine-tune resumes
-at the seed it stopped in) → per-seed per-example metric statistics → two-level paired
-bootstrap over seeds × examples (:func:`dabench.stats.paired_test_seeds`; a single
+at the seed it stopped in) → per-seed per-example metric statistics → paired seeds t-test
+over seeds × examples (:func:`dabench.stats.paired_test_seeds`; a single
 deterministic probe run uses :func:`dabench.stats.paired_test`) → Holm/BH across tasks →
 verdicts → a :class:`~dabench.comparison.Comparison` with mean ± sd per model in each task's
 ``regime`` details.
@@ -252,7 +252,9 @@ def _task_result(regime: str, spec: TaskSpec, data: RegimeData, runs_b: Runs, ru
                                 np.stack([metric.stats(p, refs) for p in pa]),
                                 clusters=clusters, resamples=resamples, seed=seed, alpha=alpha, margin=margin)
         scores_b, scores_a = list(res.base_scores), list(res.adapted_scores)
-        sd_b, sd_a, test_name = res.base_sd, res.adapted_sd, "two-level paired bootstrap (examples shared, seeds per model)"
+        sd_b, sd_a = res.base_sd, res.adapted_sd
+        test_name = (f"seeds t-test (examples {1 - res.seed_share:.0%} / seeds {res.seed_share:.0%} of the variance, "
+                     f"df {res.df:.1f})" if res.seed_share is not None and res.df is not None else "seeds t-test")
     else:
         res = paired_test(metric, metric.stats(pb[0], refs), metric.stats(pa[0], refs), clusters=clusters,
                           resamples=resamples, seed=seed, alpha=alpha, margin=margin)

@@ -104,17 +104,17 @@ def flags(task: Mapping[str, Any]) -> list[str]:
 
 def protocol(data: Mapping[str, Any]) -> str:
     """One line saying how the statistics were done."""
-    from dabench.render.regime_fmt import protocol_parts, regime_of
+    from dabench.render.regime_fmt import protocol_parts, regime_of, seeds_test
 
     cfg = data.get("config", {})
     corr = CORRECTION_NAMES.get(cfg.get("correction", "holm"), str(cfg.get("correction")))
     regime = regime_of(data)
     prompting = regime == "prompt"
+    test, ci_kind, p_kind = seeds_test(data) if regime == "finetune" else (
+        "paired bootstrap", "percentile", "paired permutation")
     parts = protocol_parts(data) + [
-        f"{'two-level paired bootstrap over seeds × examples' if regime == 'finetune' else 'paired bootstrap'} "
-        f"(B = {cfg.get('resamples', '?')}), {pct(ci_level(data))}% percentile CI",
-        f"{'bootstrap' if regime == 'finetune' else 'paired permutation'} p-values, {corr}-adjusted across "
-        f"{len(data['tasks'])} tasks",
+        f"{test} (B = {cfg.get('resamples', '?')}), {pct(ci_level(data))}% {ci_kind} CI",
+        f"{p_kind} p-values, {corr}-adjusted across {len(data['tasks'])} tasks",
         f"α = {cfg.get('alpha', 0.05)}",
     ]
     if prompting:

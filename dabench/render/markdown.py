@@ -100,6 +100,9 @@ def render_markdown(comparison: Any, *, forest_image: str | None = None, disagre
          "MDE", "flags", "template (base / adapted)"],
         "lllrrrrrrrlrll", rows,
     ) + [""]
+    notes = [(t["task"], note) for t in tasks for note in t.get("notes") or []]
+    if notes:
+        lines += [f"- **{md_escape(task)}:** {md_escape(note)}" for task, note in notes] + [""]
     if any(t.get("underpowered") for t in tasks):
         lines += ["*underpowered*: the minimum detectable effect (MDE, 80% power) exceeds the margin, so a tie "
                   "here does not show the models are equal.", ""]

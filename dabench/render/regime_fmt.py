@@ -31,6 +31,19 @@ def regime_label(data: Mapping[str, Any]) -> str:
     return "" if regime == "prompt" else regime
 
 
+#: the per-task ``regime.test`` of fine-tune comparisons made before the seeds t-test
+LEGACY_SEEDS_TEST = "two-level paired bootstrap"
+
+
+def seeds_test(data: Mapping[str, Any]) -> tuple[str, str, str]:
+    """How a fine-tune comparison tested Δ: (test, interval kind, p-value kind). Records made
+    before the seeds t-test (their tasks say ``two-level paired bootstrap``) keep their words."""
+    tests = [str(details(t).get("test", "")) for t in data.get("tasks", [])]
+    if any(t.startswith(LEGACY_SEEDS_TEST) for t in tests):
+        return "two-level paired bootstrap over seeds × examples", "percentile", "bootstrap"
+    return "seeds t-test (example variance by a shared bootstrap + seed variance, Welch df)", "t", "t-test"
+
+
 def details(task: Mapping[str, Any]) -> dict[str, Any]:
     """A task's regime details (``{}`` for a prompting comparison)."""
     return dict(task.get("regime") or {})

@@ -52,12 +52,13 @@ def _caption(data: dict[str, Any]) -> str:
     s = data["summary"]
     cfg = data.get("config", {})
     corr = {"holm": "Holm", "bh": "Benjamini–Hochberg"}.get(cfg.get("correction", "holm"), cfg.get("correction"))
-    from dabench.render.regime_fmt import regime_of
+    from dabench.render.regime_fmt import regime_of, seeds_test
 
     regime = regime_of(data)
     where = "" if regime == "prompt" else f"regime {regime}: "
     if regime == "finetune":
-        test = f"two-level paired bootstrap over seeds × examples B={cfg.get('resamples')}, bootstrap p"
+        name, _, p_kind = seeds_test(data)
+        test = f"{name} B={cfg.get('resamples')}, {p_kind} p"
     else:
         test = f"paired bootstrap B={cfg.get('resamples')}, permutation p"
     return (f"win {s['win']} · tie {s['tie']} · loss {s['loss']}   "
@@ -71,3 +72,6 @@ def print_comparison(data: dict[str, Any], console: Console | None = None) -> No
         if not console.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
             console = Console(width=150)
     console.print(comparison_table(data))
+    for t in data["tasks"]:
+        for note in t.get("notes") or []:
+            console.print(f"note: {t['task']}: {note}", markup=False, highlight=False)

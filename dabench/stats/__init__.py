@@ -4,7 +4,8 @@ Public surface (see docs/statistics.md):
 
 - :func:`paired_test` → :class:`PairedResult`: paired bootstrap CI (percentile or BCa), paired
   permutation p (exact when small), exact McNemar for binary outcomes, MDE; optional clusters.
-- :func:`paired_test_seeds` → :class:`SeedsResult`: two-level bootstrap over seeds × examples.
+- :func:`paired_test_seeds` → :class:`SeedsResult`: paired test over seeds × examples (variance
+  components from examples and seeds, Welch–Satterthwaite t).
 - :func:`adjust_pvalues`: Holm (default) or Benjamini–Hochberg across the tasks of a comparison.
 - :func:`decide`: win / tie / loss, TOST equivalence, non-inferiority, underpowered flag.
 - :func:`summarize`: win/tie/loss shares across many comparisons.

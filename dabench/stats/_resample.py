@@ -31,15 +31,11 @@ def blocks(total: int, width: int) -> Iterator[tuple[int, int]]:
 def score_width(units: Units) -> int:
     """Elements per resample of the temporaries of scoring (for block sizes)."""
     rows = units.base.shape[0]
-    width = max(units.n_types, 2 * units.base.shape[1])
+    width = max(units.n_types, 3 * units.base.shape[1])
     return width if units.decomposable else max(width, 4 * rows)
 
 
 # ---------------------------------------------------------------------------- scoring
-
-
-def _dense(x: Any) -> np.ndarray:
-    return x.toarray() if sparse.issparse(x) else np.asarray(x)
 
 
 def _times(counts: np.ndarray, matrix: Any) -> np.ndarray:
@@ -47,16 +43,41 @@ def _times(counts: np.ndarray, matrix: Any) -> np.ndarray:
     return np.asarray(counts @ matrix)
 
 
+def summed_pair(units: Units, type_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Summed statistics of both models on resamples given as per-type counts ``(b, T)``.
+
+    The adapted sums are the base sums plus the counted *differences* of the discordant types:
+    ``S_a = counts @ base + counts[:, disc] @ (adapted - base)[disc]``. Identical statistics
+    therefore give bitwise-identical sums on any CPU and BLAS (``S_b + 0`` is ``S_b``), so a
+    model compared with itself has Δ* = 0 exactly in every resample: no BLAS kernel can sum two
+    equal columns in different orders, because there is only one column. Concordant types
+    contribute the same rounding to both models, whatever their number.
+    """
+    counts = np.asarray(type_counts, dtype=np.float64)
+    sum_b = _times(counts, units.base_matrix)
+    disc = units.discordant_index
+    if disc.shape[0] == 0:
+        return sum_b, sum_b.copy()
+    return sum_b, sum_b + _times(counts[:, disc], units.diff)
+
+
 def score_counts(units: Units, type_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Scores of both models on resamples given as per-type counts ``(b, T)``: ``(b,), (b,)``."""
+    """Scores of both models on resamples given as per-type counts ``(b, T)``: ``(b,), (b,)``.
+
+    Identical statistics give bitwise-equal scores (see :func:`summed_pair`; a non-decomposable
+    metric is scored once when no type is discordant)."""
     metric = units.metric
     counts = np.asarray(type_counts, dtype=np.float64)
     if units.decomposable:
-        k = units.base.shape[1]
-        summed = _times(counts, units.both)
-        return metric.score_from_stats(summed[:, :k]), metric.score_from_stats(summed[:, k:])
+        sum_b, sum_a = summed_pair(units, counts)
+        sb = metric.score_from_stats(sum_b)
+        sa = metric.score_from_stats(sum_a) if units.discordant_index.shape[0] else sb.copy()
+        return sb, sa
     rc = units.row_counts(counts)
-    return metric.score_resamples(units.base, rc), metric.score_resamples(units.adapted, rc)
+    sb = metric.score_resamples(units.base, rc)
+    if not units.discordant.any():
+        return sb, sb.copy()
+    return sb, metric.score_resamples(units.adapted, rc)
 
 
 def observed(units: Units) -> tuple[float, float]:
@@ -75,10 +96,10 @@ def score_flips(units: Units, flips: np.ndarray) -> tuple[np.ndarray, np.ndarray
     flips = np.asarray(flips, dtype=np.float64)
     b = flips.shape[0]
     if units.decomposable:
-        k = units.base.shape[1]
-        tot = _times(units.mult.astype(np.float64), units.both)
+        tot_b, tot_a = summed_pair(units, units.mult[None, :])
+        k = tot_b.shape[1]
         shift = _times(flips, units.diff) if flips.shape[1] else np.zeros((b, k))
-        return metric.score_from_stats(tot[:k] + shift), metric.score_from_stats(tot[k:] - shift)
+        return metric.score_from_stats(tot_b + shift), metric.score_from_stats(tot_a - shift)
     disc = np.flatnonzero(units.discordant)
     s_types = np.zeros((b, units.n_types))
     s_types[:, disc] = flips
@@ -99,10 +120,11 @@ def jackknife_deltas(units: Units) -> tuple[np.ndarray, np.ndarray]:
     out = np.empty(T)
     if units.decomposable:
         k = units.base.shape[1]
-        tot = _times(mult, units.both)
+        tot_b, tot_a = (x[0] for x in summed_pair(units, mult[None, :]))
         for lo, hi in blocks(T, 2 * k):
-            loo = tot[None, :] - _dense(units.both[lo:hi])
-            out[lo:hi] = metric.score_from_stats(loo[:, k:]) - metric.score_from_stats(loo[:, :k])
+            loo_b = tot_b[None, :] - units.base[lo:hi]
+            loo_a = tot_a[None, :] - units.adapted[lo:hi]
+            out[lo:hi] = metric.score_from_stats(loo_a) - metric.score_from_stats(loo_b)
         return out, units.mult
     for lo, hi in blocks(T, max(T, units.base.shape[0]) * 2):
         counts = np.broadcast_to(mult, (hi - lo, T)).copy()

@@ -55,11 +55,10 @@ class Units:
     clustered: bool = False
 
     def __post_init__(self) -> None:
-        both = np.hstack([self.base, self.adapted])
-        object.__setattr__(self, "_both", _maybe_sparse(both))
         disc = np.flatnonzero(self.discordant)
-        diff = self.adapted[disc] - self.base[disc]
-        object.__setattr__(self, "_diff", _maybe_sparse(diff))
+        object.__setattr__(self, "_discordant_index", disc)
+        object.__setattr__(self, "_base_matrix", _maybe_sparse(self.base))
+        object.__setattr__(self, "_diff", _maybe_sparse(self.adapted[disc] - self.base[disc]))
 
     @property
     def n_types(self) -> int:
@@ -70,15 +69,20 @@ class Units:
         return bool(self.metric.decomposable)
 
     @property
-    def both(self) -> np.ndarray | sparse.csr_matrix:
-        """``[base | adapted]`` side by side, ``(R, 2k)``: one product scores both models.
-        Sparse (CSR) when mostly zeros, as confusion-cell statistics are."""
-        return self._both  # type: ignore[attr-defined]
+    def base_matrix(self) -> np.ndarray | sparse.csr_matrix:
+        """The base rows ``(R, k)`` for products with counts: sparse (CSR) when mostly zeros,
+        as confusion-cell statistics are."""
+        return self._base_matrix  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def discordant_index(self) -> np.ndarray:
+        """Indices of the discordant types, in type order."""
+        return self._discordant_index  # type: ignore[attr-defined,no-any-return]
 
     @property
     def diff(self) -> np.ndarray | sparse.csr_matrix:
         """``adapted − base`` on the discordant types, ``(Td, k)`` (sparse when mostly zeros)."""
-        return self._diff  # type: ignore[attr-defined]
+        return self._diff  # type: ignore[attr-defined,no-any-return]
 
     def row_counts(self, type_counts: np.ndarray) -> np.ndarray:
         """Per-row counts from per-type counts ``(b, T) -> (b, R)``."""
@@ -172,8 +176,8 @@ def build_units(
     clusters: Sequence[Hashable] | None = None,
 ) -> Units:
     """Units of the comparison of ``adapted_stats`` against ``base_stats`` on the same examples."""
-    base = as_stats(base_stats, "base statistics")
-    adapted = as_stats(adapted_stats, "adapted statistics")
+    base = metric.condition(as_stats(base_stats, "base statistics"))
+    adapted = metric.condition(as_stats(adapted_stats, "adapted statistics"))
     if base.shape != adapted.shape:
         raise PairingError(
             f"base and adapted statistics differ in shape ({base.shape} vs {adapted.shape}); "

@@ -40,8 +40,6 @@ def bootstrap_deltas(
         if indices.size and (indices.min() < 0 or indices.max() >= units.n_units):
             raise ValueError(f"indices must lie in [0, {units.n_units})")
         resamples = indices.shape[0]
-    if resamples < 1:
-        raise ValueError("resamples must be at least 1")
     out = np.empty(resamples)
     width = max(_resample.score_width(units), units.n_units if indices is not None else _resample.draw_width(units))
     for lo, hi in _resample.blocks(resamples, width):
@@ -83,11 +81,15 @@ def percentile_interval(deltas: np.ndarray, level: float) -> tuple[float, float]
 def bca_parameters(deltas: np.ndarray, delta: float, jack: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
     """Bias correction z0 and acceleration a of the BCa interval.
 
+    z0 counts resamples below Δ, ties (within :func:`tolerance`) as half: a Δ* that equals Δ
+    mathematically but was summed in another order is a tie, as scipy's would be.
+
     ``jack`` holds leave-one-unit-out Δ for each unit type, ``weights`` how many units share
     the type (the jackknife runs over all units).
     """
     B = deltas.shape[0]
-    below = np.count_nonzero(deltas < delta) + np.count_nonzero(deltas <= delta)
+    tol = tolerance(delta)  # a resample equal to Δ up to rounding is a tie, as in the p-values
+    below = np.count_nonzero(deltas < delta - tol) + np.count_nonzero(deltas <= delta + tol)
     z0 = float(ndtri(below / (2.0 * B)))
     w = np.asarray(weights, dtype=np.float64)
     mean = float(w @ jack) / float(w.sum())

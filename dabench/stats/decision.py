@@ -9,6 +9,11 @@
 - ``underpowered``: the verdict is a tie and the minimum detectable effect (80% power) exceeds
   the margin, or :data:`DEFAULT_MDE_THRESHOLD` when no margin is given: a tie from a test that
   could not have detected an effect of that size is not evidence of "no effect".
+- No margin claim from a degenerate interval: with fewer than :data:`MIN_MARGIN_UNITS`
+  resampling units, or resamples without spread (the models agree on every unit, so the interval
+  collapses to [Δ, Δ]) unless the test's own MDE shows the data could have revealed a
+  difference as large as the margin, ``equivalent`` and ``non_inferior`` are False and
+  ``reason`` says why.
 """
 
 from __future__ import annotations
@@ -19,6 +24,11 @@ from typing import Any, Iterable, Mapping
 #: MDE above which a tie is flagged underpowered when no margin is given: 0.01 in the metric's
 #: units (one point of accuracy / F1 on a 0–1 scale)
 DEFAULT_MDE_THRESHOLD = 0.01
+
+#: fewest resampling units (examples, or clusters) on which an interval may support an
+#: equivalence or non-inferiority claim: below this the bootstrap distribution takes few
+#: distinct values and its variance ((G − 1)/G of the truth) is itself a guess
+MIN_MARGIN_UNITS = 10
 
 VERDICTS = ("win", "tie", "loss")
 
@@ -54,19 +64,40 @@ def decide(
         better = delta > 0 if higher else delta < 0
         verdict = "win" if better else "loss"
     equivalent = non_inferior = None
+    mde = float(result.mde)
+    reason = None
     if margin is not None:
         lo, hi = _interval(result, alpha)
-        equivalent = bool(-margin < lo and hi < margin)
-        non_inferior = bool(lo > -margin) if higher else bool(hi < margin)
-    mde = float(result.mde)
+        reason = margin_claim_refusal(result, lo, hi, mde, margin)
+        if reason is None:
+            equivalent = bool(-margin < lo and hi < margin)
+            non_inferior = bool(lo > -margin) if higher else bool(hi < margin)
+        else:
+            equivalent = non_inferior = False
     threshold = mde_threshold if margin is None else margin
-    underpowered = bool(verdict == "tie" and math.isfinite(mde) and mde > threshold)
+    underpowered = bool(verdict == "tie" and not math.isnan(mde) and mde > threshold)
     return {
         "verdict": verdict,
         "equivalent": equivalent,
         "non_inferior": non_inferior,
         "underpowered": underpowered,
+        "reason": reason,
     }
+
+
+def margin_claim_refusal(result: Any, lo: float, hi: float, mde: float, margin: float) -> str | None:
+    """Why no equivalence / non-inferiority claim may rest on this result (None when one may)."""
+    units = getattr(result, "n_units", None)
+    if units is not None and int(units) < MIN_MARGIN_UNITS:
+        return (f"only {int(units)} resampling unit(s): a margin claim needs at least {MIN_MARGIN_UNITS}; "
+                "evaluate on more examples")
+    se = getattr(result, "se", None)
+    no_spread = se is not None and not (math.isfinite(float(se)) and float(se) > 0)
+    degenerate = no_spread or not hi > lo
+    if degenerate and not (math.isfinite(mde) and mde <= margin):
+        return ("the resamples have no spread (the models agree on every unit), so the data cannot bound Δ "
+                f"within ±{margin:g}; evaluate on more examples")
+    return None
 
 
 def summarize(decisions: Iterable[Mapping[str, Any] | str]) -> dict[str, Any]:

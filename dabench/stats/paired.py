@@ -20,7 +20,7 @@ from dabench.stats import _resample, bootstrap
 from dabench.stats._units import build_units
 from dabench.stats.mcnemar import mcnemar_exact
 from dabench.stats.permutation import EXACT_LIMIT, _binary_mean_outcomes, permutation_test
-from dabench.stats.power import minimum_detectable_effect
+from dabench.stats.power import mcnemar_mde, minimum_detectable_effect
 
 CI_METHODS = ("percentile", "bca")
 
@@ -56,7 +56,7 @@ class PairedResult:
     p_value: float  #: headline two-sided p (paired permutation test)
     p_values: dict[str, float]  #: "bootstrap", "permutation" and, for binary outcomes, "mcnemar"
     permutation_method: str  #: "exact", "mcnemar" or "sampled"
-    mde: float  #: minimum detectable |delta| at 80% power, two-sided alpha
+    mde: float  #: minimum detectable |delta| at 80% power of the headline test (inf: none detectable)
     alpha: float
     margin: float | None
     resamples: int
@@ -122,14 +122,23 @@ class PairedResult:
         return cls(**fields)
 
 
+def min_resamples(alpha: float) -> int:
+    """Fewest resamples that can support a level-``alpha`` answer: the (1 − α) interval takes
+    its bounds at the α/2 and 1 − α/2 quantiles, which need at least one resample in each
+    tail (B ≥ 2/α: 40 at α = 0.05), and then a (count + 1)/(B + 1) p-value can fall below α."""
+    return math.ceil(2.0 / alpha - 1e-9)
+
+
 def check_common(resamples: int, seed: int, alpha: float, ci_method: str, margin: float | None) -> None:
     """Validate the options shared by the paired tests (ValueError with one line)."""
-    if int(resamples) < 1:
-        raise ValueError("resamples must be at least 1")
-    if int(seed) < 0:
+    if isinstance(seed, bool) or int(seed) < 0:
         raise ValueError("seed must be a non-negative integer")
     if not 0.0 < alpha < 0.5:
         raise ValueError("alpha must lie in (0, 0.5)")
+    need = min_resamples(alpha)
+    if int(resamples) < need:
+        raise ValueError(f"resamples={int(resamples)} is too few for alpha={alpha:g}: the interval's tails need at "
+                         f"least {need} resamples (10000 recommended)")
     if ci_method not in CI_METHODS:
         raise ValueError(f"unknown ci_method {ci_method!r}; use one of {', '.join(CI_METHODS)}")
     if margin is not None and not margin >= 0:
@@ -158,7 +167,7 @@ def paired_test(
     resamples as unit indices ``(B, G)`` (units: examples, or clusters in order of first
     appearance), replacing the random draws of the bootstrap.
     """
-    check_common(resamples if indices is None else max(1, len(indices)), seed, alpha, ci_method, margin)
+    check_common(resamples if indices is None else len(indices), seed, alpha, ci_method, margin)
     units = build_units(metric, base_stats, adapted_stats, clusters)
     boot_rng, perm_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(2))
     notes: list[str] = []
@@ -184,12 +193,19 @@ def paired_test(
 
     perm = permutation_test(units, perm_rng, int(resamples), exact_limit)
     p_values = {"bootstrap": p_boot, "permutation": perm.p_value}
-    if metric.binary_outcome:
-        outcomes = _binary_mean_outcomes(units)
-        if outcomes is not None:
-            p_values["mcnemar"] = mcnemar_exact(*outcomes)
-        elif units.clustered:
+    outcomes = _binary_mean_outcomes(units) if metric.binary_outcome else None
+    if outcomes is not None:
+        p_values["mcnemar"] = mcnemar_exact(*outcomes)
+        # the headline test is exact McNemar: the MDE is that test's (honest at any n, also
+        # when the models never disagree)
+        mde = mcnemar_mde(units.n_examples, sum(outcomes) / units.n_examples, alpha)
+    else:
+        if metric.binary_outcome and units.clustered:
             notes.append("McNemar assumes independent examples; not reported for clustered data")
+        mde = minimum_detectable_effect(se, alpha) if se > 0 and units.n_units >= 2 else math.inf
+    if not se > 0:
+        notes.append("the resamples have no spread (the models agree on every unit): the data cannot bound Δ, "
+                     "so no margin claim rests on this interval")
 
     result = PairedResult(
         metric=metric.name,
@@ -205,7 +221,7 @@ def paired_test(
         p_value=perm.p_value,
         p_values=p_values,
         permutation_method=perm.method,
-        mde=minimum_detectable_effect(se, alpha),
+        mde=mde,
         alpha=alpha,
         margin=margin,
         resamples=B,

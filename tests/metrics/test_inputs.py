@@ -29,7 +29,7 @@ def test_label_indices_and_values_are_equivalent(shared_data):
     assert s1["macro_f1"] == pytest.approx(f1_score(gold, idx, average="macro", labels=range(13), zero_division=0), abs=1e-12)
     stats = example_stats(spec, examples, idx)
     assert list(stats) == ["micro_f1", "macro_f1", "accuracy"]
-    assert stats["micro_f1"].shape == (len(examples), 13 * 13)
+    assert stats["micro_f1"].shape == (len(examples), 13 * 14)  # K×(K+1): a column of missing predictions
 
 
 def test_unknown_label_and_bad_numbers_name_the_example(shared_data):

@@ -50,7 +50,12 @@ def test_markdown_and_html_describe_the_finetune_protocol():
     protocol = next(line for line in md.splitlines() if line.startswith("- **Protocol:**"))
     assert "fine-tuned on each task's train split with the same 3 seeds (0, 1, 2)" in protocol
     assert "preset small-cpu" in protocol and "lr 0.0001" in protocol
-    assert "two-level paired bootstrap over seeds × examples" in protocol and "bootstrap p-values" in protocol
+    assert "seeds t-test" in protocol and "95% t CI" in protocol and "t-test p-values" in protocol
+    # a record made with the old two-level bootstrap keeps its own description
+    legacy = finetune_comparison()
+    legacy["tasks"][0]["regime"]["test"] = "two-level paired bootstrap (examples shared, seeds per model)"
+    old = next(line for line in render_markdown(legacy).splitlines() if line.startswith("- **Protocol:**"))
+    assert "two-level paired bootstrap over seeds × examples" in old and "bootstrap p-values" in old
     assert "-shot" not in protocol  # shots mean nothing for a fine-tune
     assert "| 0.540 ± 0.052 | 0.499 ± 0.027 |" in md
     assert "## Training runs" in md and "| chemprot | base | seed 1 | 0.510 | best epoch 2 of 3 (dev 0.500), 12 s |" in md

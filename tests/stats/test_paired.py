@@ -64,8 +64,12 @@ def test_model_against_itself_is_never_significant(name, clustered, ci_method):
     assert res.p_value == 1.0
     assert all(p == 1.0 for p in res.p_values.values()), res.p_values
     assert res.ci == (0.0, 0.0)
+    # 200 examples on which the models never disagree cannot bound Δ within ±0.01: no margin
+    # claim, an honest (non-zero) MDE, a tie flagged underpowered, and the reason
+    assert res.mde > 0.01
     d = decide(res, res.p_value, margin=0.01)
-    assert d == {"verdict": "tie", "equivalent": True, "non_inferior": True, "underpowered": False}
+    assert (d["verdict"], d["equivalent"], d["non_inferior"], d["underpowered"]) == ("tie", False, False, True)
+    assert "no spread" in d["reason"] or "resampling unit" in d["reason"]
 
 
 @pytest.mark.parametrize("name", ["accuracy", "macro_f1", "mcc"])
@@ -147,7 +151,7 @@ def test_bca_falls_back_to_percentile_when_undefined():
     m = get_metric("accuracy", ["x", "y"])
     sb = np.array([[0.0, 1.0], [1.0, 1.0], [0.0, 1.0], [1.0, 1.0]])
     sa = np.array([[1.0, 1.0], [1.0, 1.0], [1.0, 1.0], [0.0, 1.0]])
-    indices = np.array([[0, 0, 2, 2], [0, 2, 0, 2], [1, 0, 2, 0]])
+    indices = np.tile(np.array([[0, 0, 2, 2], [0, 2, 0, 2], [1, 0, 2, 0]]), (14, 1))
     res = paired_test(m, sb, sa, indices=indices, ci_method="bca")
     assert res.ci_method == "percentile" and any("BCa" in note for note in res.notes)
     assert res.ci == pytest.approx(tuple(np.quantile(res.bootstrap_deltas, [0.025, 0.975])))
@@ -198,9 +202,9 @@ def test_decide_verdicts_and_margins():
     assert decide(_fake(-0.03, -0.05, -0.01, higher=False), 0.001)["verdict"] == "win"
     assert decide(_fake(0.03, 0.01, 0.05), 0.05)["verdict"] == "tie"  # p must be < alpha
     d = decide(_fake(0.001, -0.004, 0.006), 0.6, margin=0.01)
-    assert d == {"verdict": "tie", "equivalent": True, "non_inferior": True, "underpowered": False}
+    assert d == {"verdict": "tie", "equivalent": True, "non_inferior": True, "underpowered": False, "reason": None}
     d = decide(_fake(0.001, -0.02, 0.006, mde=0.03), 0.6, margin=0.01)
-    assert d == {"verdict": "tie", "equivalent": False, "non_inferior": False, "underpowered": True}
+    assert d == {"verdict": "tie", "equivalent": False, "non_inferior": False, "underpowered": True, "reason": None}
     d = decide(_fake(0.0, -0.008, 0.02, mde=0.02), 0.6, margin=0.01)
     assert d["non_inferior"] is True and d["equivalent"] is False
     # without a margin: no equivalence verdicts; underpowered against the default threshold
@@ -224,7 +228,7 @@ def test_decide_uses_the_tost_level_of_its_own_alpha():
 
 def test_mde_formula():
     assert minimum_detectable_effect(0.01, 0.05) == pytest.approx((1.959964 + 0.841621) * 0.01, rel=1e-5)
-    m, sb, sa = _label_case("accuracy", n=500, seed=13)
+    m, sb, sa = _label_case("macro_f1", n=500, seed=13)
     res = paired_test(m, sb, sa, resamples=1000)
     assert res.mde == pytest.approx(2.8016 * res.se, rel=1e-3)
     assert res.se == pytest.approx(np.std(res.bootstrap_deltas, ddof=1))
@@ -274,16 +278,19 @@ def test_seeds_mean_sd_and_self_comparison():
 
 
 def test_seeds_with_identical_runs_reduce_to_the_paired_bootstrap():
+    """With no seed-to-seed variation the seeds test is a paired test of the examples: its SE
+    is the paired bootstrap's, and identical runs are scored bitwise alike (sd exactly 0)."""
     m, sb, sa = _label_case("macro_f1", n=400, seed=15)
     one = paired_test(m, sb, sa, resamples=4000)
     many = paired_test_seeds(m, np.stack([sb] * 3), np.stack([sa] * 4), resamples=4000)
     assert many.delta == pytest.approx(one.delta, abs=1e-12)
-    assert many.base_sd == 0.0
+    assert many.base_sd == 0.0 and many.adapted_sd == 0.0 and many.var_seeds == 0.0
+    assert many.seed_share == 0.0 and many.df == 399
     assert many.se == pytest.approx(one.se, rel=0.08)
     np.testing.assert_allclose(many.ci, one.ci, atol=0.15 * (one.ci[1] - one.ci[0]))
 
 
-def test_seed_variation_widens_the_interval():
+def test_seed_variation_widens_the_interval_and_is_reported():
     rng = np.random.default_rng(16)
     ref = rng.integers(0, 4, 2000)
     m = get_metric("accuracy", LABELS)
@@ -293,4 +300,48 @@ def test_seed_variation_widens_the_interval():
     two = paired_test_seeds(m, sb, sa, resamples=2000)
     pooled = paired_test(m, sb[0], sa[0], resamples=2000)
     assert two.se > 3 * pooled.se
-    assert two.p_values == {"bootstrap": two.p_value}
+    assert two.p_values == {"seeds_t": two.p_value}
+    assert two.seed_share > 0.9 and two.var_seeds == pytest.approx(
+        np.var(two.base_scores, ddof=1) / 2 + np.var(two.adapted_scores, ddof=1) / 2)
+    # two seeds per model: about 2 degrees of freedom, so the interval uses t, not z
+    assert 1.5 < two.df < 3.5
+    from scipy.stats import t as student_t
+
+    half = (two.ci[1] - two.ci[0]) / 2
+    assert half == pytest.approx(student_t.ppf(0.975, two.df) * two.se)
+    json.dumps(two.to_dict(), allow_nan=False)
+
+
+def _issue_runs(rng, a, seed_sd, S, shift=0.0):
+    from scipy.special import expit
+
+    n = a.shape[0]
+    return np.stack([np.c_[(rng.random(n) < expit(0.8 + a + w + shift)).astype(float), np.ones(n)]
+                     for w in rng.normal(0, seed_sd, S)])
+
+
+@pytest.mark.parametrize("seed_sd", [0.0, 0.5])
+def test_seeds_test_is_calibrated_on_the_audit_reproduction(seed_sd):
+    """The audit's reproduction (3 seeds, 300 examples, 300 replications): the old two-level
+    bootstrap rejected a true null 15.7% of the time with a large seed effect and 0% with none;
+    this test rejects about 5% in both (band: ±3 binomial standard errors)."""
+    m, rng, rej = get_metric("accuracy", ["a", "b"]), np.random.default_rng(1), []
+    for r in range(300):
+        a = rng.normal(size=300)
+        res = paired_test_seeds(m, _issue_runs(rng, a, seed_sd, 3), _issue_runs(rng, a, seed_sd, 3),
+                                resamples=1000, seed=r)
+        rej.append(res.p_value < 0.05)
+    se = np.sqrt(0.05 * 0.95 / 300)
+    assert 0.05 - 3 * se <= np.mean(rej) <= 0.05 + 3 * se, np.mean(rej)
+
+
+def test_seeds_model_against_itself_is_exact_and_one_seed_is_explained():
+    m, sb, sa = _label_case("accuracy", n=300, seed=17)
+    runs = np.stack([sb, sa, sb])
+    same = paired_test_seeds(m, runs, runs[::-1].copy(), resamples=200)
+    assert (same.delta, same.p_value, same.ci, same.se) == (0.0, 1.0, (0.0, 0.0), 0.0)
+    d = decide(same, margin=0.01)
+    assert d["verdict"] == "tie" and d["equivalent"] is False and d["reason"]
+    one = paired_test_seeds(m, sb[None], sa[None], resamples=400)
+    assert any("one seed per model" in note for note in one.notes)
+    assert one.se == pytest.approx(paired_test(m, sb, sa, resamples=400).se, rel=0.15)

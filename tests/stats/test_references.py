@@ -257,7 +257,7 @@ def test_bootstrap_deltas_match_sklearn_on_fixed_indices(name):
 
 def test_cluster_bootstrap_deltas_match_sklearn_on_expanded_indices():
     rng = np.random.default_rng(6)
-    G, B, K = 25, 30, 3
+    G, B, K = 25, 40, 3
     clusters = rng.integers(0, G, 150).astype(str)
     ref, pb, pa = paired_labels(rng, 150, K, 0.6, 0.7)
     order = list(dict.fromkeys(clusters))  # clusters in order of first appearance
@@ -275,7 +275,7 @@ def test_cluster_bootstrap_deltas_match_sklearn_on_expanded_indices():
 
 def test_non_decomposable_bootstrap_matches_repeated_spearman_on_fixed_indices():
     rng = np.random.default_rng(9)
-    n, B = 40, 25
+    n, B = 40, 45
     y = rng.normal(size=n).round(1)  # ties
     xb, xa = y + rng.normal(size=n), y + rng.normal(scale=0.5, size=n)
     indices = rng.integers(0, n, (B, n))
@@ -288,3 +288,42 @@ def test_non_decomposable_bootstrap_matches_repeated_spearman_on_fixed_indices()
         sp = get_metric("spearman")
         res2 = paired_test(sp, sp.stats(xb, y), sp.stats(xa, y), indices=indices, resamples=20)
         np.testing.assert_allclose(res2.bootstrap_deltas, expected, atol=1e-10)
+
+
+def test_bca_with_many_tied_resamples_matches_scipy():
+    """Token-F1 takes few distinct values, so many resampled Δ* equal Δ mathematically but are
+    summed in another order than Δ itself: the bias correction must count them as ties (the
+    audit found a CI 2e-4 away from scipy's when they were compared strictly). The reference is
+    scipy's BCa on the same values ×6, integers, whose sums are exact, so its ties are exact;
+    BCa is equivariant under scaling, so its interval / 6 is the right answer."""
+    rng = np.random.default_rng(31)
+    n, B = 60, 2000
+    sixths = rng.choice([0, 2, 3, 4, 5, 6], n).astype(float)
+    sixths_a = np.where(rng.random(n) < 0.7, sixths, rng.choice([0, 2, 3, 4, 5, 6], n).astype(float))
+    ci_scipy = sps.bootstrap((sixths_a - sixths,), np.mean, n_resamples=B, method="BCa", rng=np.random.default_rng(5))
+    indices = np.random.default_rng(5).integers(0, n, (B, n))
+    m = get_metric("token_f1")
+    sb, sa = np.c_[sixths / 6, np.ones(n)], np.c_[sixths_a / 6, np.ones(n)]
+    res = paired_test(m, sb, sa, indices=indices, ci_method="bca")
+    ties = np.abs(res.bootstrap_deltas - res.delta) < 1e-12
+    assert ties.sum() >= 5 and np.count_nonzero(res.bootstrap_deltas[ties] != res.delta) > 0  # inexact ties occur
+    expected = np.array([ci_scipy.confidence_interval.low, ci_scipy.confidence_interval.high]) / 6
+    np.testing.assert_allclose(res.ci, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("loc,scale", [(2000.0, 1.0), (1e4, 0.01), (-3e5, 2.0)])
+def test_pearson_is_precise_far_from_zero(loc, scale):
+    """Pearson from raw moments lost 2e-9 at 2000 ± 1 and 7.5e-4 at 1e4 ± 0.01; the centred
+    moments agree with scipy to rounding."""
+    rng = np.random.default_rng(7)
+    y = rng.normal(loc, scale, 400)
+    xb, xa = y + rng.normal(0, scale, 400), y + rng.normal(0, 0.5 * scale, 400)
+    m = get_metric("pearson")
+    res = paired_test(m, m.stats(xb, y), m.stats(xa, y), resamples=200)
+    assert res.base == pytest.approx(sps.pearsonr(xb, y).statistic, abs=1e-12)
+    assert res.adapted == pytest.approx(sps.pearsonr(xa, y).statistic, abs=1e-12)
+    assert m.score(xa, y) == pytest.approx(sps.pearsonr(xa, y).statistic, abs=1e-12)
+    indices = rng.integers(0, 400, (50, 400))
+    res = paired_test(m, m.stats(xb, y), m.stats(xa, y), indices=indices)
+    expected = [sps.pearsonr(xa[i], y[i]).statistic - sps.pearsonr(xb[i], y[i]).statistic for i in indices]
+    np.testing.assert_allclose(res.bootstrap_deltas, expected, atol=1e-11)
