@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Callable, Iterator, Protocol
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import TYPE_CHECKING, Callable, Iterator, Protocol
+
+if TYPE_CHECKING:  # rich loads only when bars are drawn
+    from rich.progress import Progress as RichBars
 
 Advance = Callable[[int], None]
 
@@ -31,7 +34,7 @@ class NullProgress:
 class RichProgress:
     """Bars on stderr with rich."""
 
-    def __init__(self, progress) -> None:
+    def __init__(self, progress: RichBars) -> None:
         self._p = progress
 
     def task(self, description: str, total: int) -> Advance:
@@ -42,11 +45,9 @@ class RichProgress:
         self._p.console.print(message)
 
 
-def progress_context(progress: "bool | Progress"):
+def progress_context(progress: bool | Progress) -> AbstractContextManager[Progress]:
     """A context yielding a :class:`Progress`: rich bars for True, nothing for False, or the
     caller's own reporter as it is."""
-    from contextlib import nullcontext
-
     if isinstance(progress, bool):
         return rich_progress(progress)
     return nullcontext(progress)

@@ -19,13 +19,13 @@ import numpy as np
 
 from dabench.data import load_split, split_path
 from dabench.data.example import Example
-from dabench.engines.base import Engine, ScoreRequest
+from dabench.engines.base import ClassifierEngine, Engine, LMEngine, ProgressFn, ScoreRequest
 from dabench.errors import DabenchError, TaskError
 from dabench.progress import NullProgress, Progress
 from dabench.data.answers import extract_answer
 from dabench.prompts import build_context, select_shots, target_text
 from dabench.store import Store
-from dabench.taskspec import TaskSpec
+from dabench.taskspec import Template, TaskSpec
 
 #: examples per engine call and per store commit
 CHUNK = 64
@@ -46,7 +46,7 @@ class TaskPlan:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def template(self):
+    def template(self) -> Template:
         return self.spec.template(self.template_id)
 
     @property
@@ -69,7 +69,8 @@ class TaskPlan:
 
     def references(self) -> np.ndarray:
         """Gold label indices into ``spec.labels`` (classification tasks)."""
-        index = {lab: i for i, lab in enumerate(self.spec.labels)}
+        # keyed by what an example's label may be: an unlabelled example (None) is a KeyError like an unknown label
+        index: dict[str | None, int] = {lab: i for i, lab in enumerate(self.spec.labels)}
         return np.array([index[ex.label] for ex in self.examples], dtype=np.int64)
 
 
@@ -143,54 +144,64 @@ def run_plan(
     advance = progress.task(f"{label} · {plan.spec.name}", len(plan.examples))
     advance(len(plan.examples) - len(missing))
     if missing:
-        live = get_engine()
+        compute = _computer(plan, get_engine())
         contexts = plan.contexts()
-        if getattr(live, "kind", "lm") == "classifier":
-            compute = _classifier(plan)
-        else:
-            compute = _scorer(plan) if plan.spec.type == "classification" else _generator(plan)
         for start in range(0, len(missing), CHUNK):
             chunk = missing[start:start + CHUNK]
             batch = []
-            for i, record in zip(chunk, compute(live, [contexts[i] for i in chunk], advance)):
+            for i, record in zip(chunk, compute([contexts[i] for i in chunk], advance)):
                 stored[plan.examples[i].id] = record
                 batch.append((plan.examples[i].id, record))
             store.put_many(model_fp, key, batch)
     return [stored[ex.id] for ex in plan.examples]
 
 
-def _scorer(plan: TaskPlan) -> Callable[[Engine, list[str], Any], list[dict[str, Any]]]:
+Compute = Callable[[list[str], ProgressFn], list[dict[str, Any]]]
+"""Records of a chunk of a plan's contexts, reporting progress as it goes."""
+
+
+def _computer(plan: TaskPlan, engine: Engine) -> Compute:
+    """How ``engine`` answers ``plan``: a classifier head classifies the raw inputs; a causal LM
+    scores the label verbalisers (classification tasks) or generates (every other task)."""
+    if engine.kind == "classifier":
+        return _classifier(plan, engine)
+    if plan.spec.type == "classification":
+        return _scorer(plan, engine)
+    return _generator(plan, engine)
+
+
+def _scorer(plan: TaskPlan, engine: LMEngine) -> Compute:
     """Classification: log-likelihood of each label's verbaliser; the prediction is the argmax."""
     conts = tuple(target_text(plan.spec, plan.template, lab) for lab in plan.spec.labels)
 
-    def compute(engine: Engine, contexts: list[str], advance: Any) -> list[dict[str, Any]]:
+    def compute(contexts: list[str], advance: ProgressFn) -> list[dict[str, Any]]:
         scores = engine.loglikelihood([ScoreRequest(c, conts) for c in contexts], progress=advance)
         return [{"logliks": s, "pred": int(np.argmax(s))} for s in scores]
 
     return compute
 
 
-def _classifier(plan: TaskPlan) -> Callable[[Any, list[str], Any], list[dict[str, Any]]]:
+def _classifier(plan: TaskPlan, engine: ClassifierEngine) -> Compute:
     """Fine-tuned classifier heads: the raw input fields, no prompt (shots do not apply)."""
     if plan.shots:
         raise TaskError(f"task {plan.spec.name!r}: --shots does not apply to a sequence-classifier checkpoint")
     by_context = dict(zip(plan.contexts(), plan.examples))
 
-    def compute(engine: Any, contexts: list[str], advance: Any) -> list[dict[str, Any]]:
+    def compute(contexts: list[str], advance: ProgressFn) -> list[dict[str, Any]]:
         inputs = [tuple(by_context[c].inputs.values()) for c in contexts]
         scores = engine.classify(inputs, plan.spec.labels, progress=advance, verbalizers=plan.spec.verbalizers)
-        if getattr(engine, "is_regression", False):
+        if engine.is_regression:
             return [{"value": float(s[0]), "pred": float(s[0])} for s in scores]
         return [{"scores": list(map(float, s)), "pred": int(np.argmax(s))} for s in scores]
 
     return compute
 
 
-def _generator(plan: TaskPlan) -> Callable[[Engine, list[str], Any], list[dict[str, Any]]]:
+def _generator(plan: TaskPlan, engine: LMEngine) -> Compute:
     """Generation and regression: greedy decoding, then the task's answer extraction."""
     gen = plan.spec.generation_config()
 
-    def compute(engine: Engine, contexts: list[str], advance: Any) -> list[dict[str, Any]]:
+    def compute(contexts: list[str], advance: ProgressFn) -> list[dict[str, Any]]:
         texts = engine.generate(contexts, stop=list(gen.stop), max_new_tokens=gen.max_new_tokens, progress=advance)
         return [{"text": t, "pred": extract_answer(plan.spec, t)} for t in texts]
 

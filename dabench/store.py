@@ -58,20 +58,38 @@ def default_store_path() -> Path:
     return base / "dabench" / "store.sqlite"
 
 
+#: seconds to keep trying to open a store that another process is creating
+OPEN_TIMEOUT = 60.0
+
+
 class Store:
     """A SQLite file of per-example records."""
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
         self.path = Path(path) if path is not None else default_store_path()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(self.path, timeout=60.0)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA busy_timeout=60000")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise DabenchError(f"store {self.path}: cannot open ({exc}); pass --store PATH to use another file") from None
+        deadline = time.monotonic() + OPEN_TIMEOUT
+        while True:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._conn = sqlite3.connect(self.path, timeout=60.0)
+                self._conn.execute("PRAGMA busy_timeout=60000")
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+                self._conn.executescript(_SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                # switching a new file to WAL takes an exclusive lock that the busy handler does not
+                # wait for: another process creating the same store at the same moment; try again
+                if "locked" in str(exc) and time.monotonic() < deadline:
+                    if hasattr(self, "_conn"):
+                        self._conn.close()
+                    time.sleep(0.05)
+                    continue
+                raise DabenchError(f"store {self.path}: cannot open ({exc}); pass --store PATH to use another "
+                                   "file") from None
+            except sqlite3.DatabaseError as exc:
+                raise DabenchError(f"store {self.path}: cannot open ({exc}); pass --store PATH to use another "
+                                   "file") from None
 
     def close(self) -> None:
         self._conn.close()

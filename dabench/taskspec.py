@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import PurePosixPath
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 Category = Literal["in-domain", "out-of-domain", "knowledge"]
 CATEGORIES: tuple[str, ...] = ("in-domain", "out-of-domain", "knowledge")
@@ -134,7 +135,11 @@ class TaskSpec(BaseModel):
     #: reader name (see ``dabench.data.readers.READERS``) and its options
     format: str
     format_options: dict[str, Any] = Field(default_factory=dict)
-    #: split name -> path relative to the data dir
+    #: where the paths in ``files`` are rooted: ``data_dir`` (the user's data dir, the
+    #: default) or ``package`` (files shipped inside the dabench package, found without a data
+    #: dir; see :mod:`dabench.data.packaged`)
+    data_source: Literal["data_dir", "package"] = "data_dir"
+    #: split name -> path relative to the data dir (or to the package, see ``data_source``)
     files: dict[str, str]
     eval_split: str
     fewshot_split: str | None = None
@@ -167,6 +172,18 @@ class TaskSpec(BaseModel):
     metric_options: dict[str, Any] = Field(default_factory=dict)
     #: [low, high] of a regression task's gold scores (checked when reading)
     score_range: list[float] | None = None
+
+    @field_validator("files")
+    @classmethod
+    def _check_packaged_files(cls, files: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        """A ``data_source: package`` path must stay inside the package (relative, no ``..``)."""
+        if info.data.get("data_source") == "package":
+            for rel in files.values():
+                path = PurePosixPath(rel)
+                if not path.parts or path.is_absolute() or ".." in path.parts or "\\" in rel:
+                    raise ValueError(f"{rel!r} of a data_source: package task must be a relative path "
+                                     "inside the dabench package (forward slashes, no '..')")
+        return files
 
     @model_validator(mode="after")
     def _check(self) -> "TaskSpec":
@@ -228,7 +245,9 @@ class TaskSpec(BaseModel):
 
     def spec_hash(self) -> str:
         """A short stable hash of everything that changes what is evaluated."""
-        payload = self.model_dump(exclude={"description", "citation", "suites", "source", "category", "download"})
+        # data_source says where the files are found, not what they hold (their sha256 is recorded per run)
+        payload = self.model_dump(exclude={"description", "citation", "suites", "source", "category", "download",
+                                           "data_source"})
         for key, default in _HASH_OPTIONAL_DEFAULTS.items():
             if payload.get(key) == default:
                 payload.pop(key, None)

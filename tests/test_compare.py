@@ -81,7 +81,7 @@ def test_second_candidate_reuses_base_records(lm_pair, shared_data, tmp_path, mo
     store = tmp_path / "s.sqlite"
     compare(str(base), str(adapted), ["rte"], data_dir=shared_data, limit=30, resamples=500, store_path=store, progress=False)
     loaded: list[str] = []
-    import dabench.pipeline as cmp
+    import dabench.handles as cmp
 
     real = cmp.load_engine
     monkeypatch.setattr(cmp, "load_engine", lambda kind, ckpt, **kw: loaded.append(ckpt) or real(kind, ckpt, **kw))

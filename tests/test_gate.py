@@ -266,7 +266,8 @@ def stub_compare(monkeypatch):
     calls = []
 
     def fake(baseline, candidate, tasks, options):
-        calls.append({"baseline": baseline, "candidate": candidate, "tasks": list(tasks), "options": options})
+        calls.append({"baseline": baseline, "candidate": candidate, "tasks": list(tasks),
+                      "options": options.compare_kwargs(tasks)})
         worse = candidate.endswith("worse")
         comp = fake_comparison(
             [fake_task("chemprot", delta=-0.08 if worse else 0.0, ci=(-0.1, -0.06) if worse else (0.0, 0.0),
@@ -292,8 +293,10 @@ def test_cli_checkpoints_run_compare_and_fail_on_the_worse_task(tmp_path, capsys
     (call,) = stub_compare
     assert call["baseline"] == "ckpt/released" and call["candidate"] == "ckpt/worse"
     assert call["tasks"] == ["chemprot", "sst2"]
-    assert call["options"] == {"data_dir": str(tmp_path), "limit": 50, "store_path": str(tmp_path / "s.sqlite"),
-                               "correction": "holm", "margin": 0.01}
+    opts = call["options"]
+    assert (opts["data_dir"], opts["limit"], opts["store_path"], opts["correction"], opts["margin"]) == \
+        (str(tmp_path), 50, str(tmp_path / "s.sqlite"), "holm", 0.01)
+    assert (opts["seed"], opts["resamples"], opts["shots"], opts["regime"]) == (0, 10_000, 0, "prompt")
     assert "FAIL chemprot" in capsys.readouterr().out
     assert {p.name for p in (tmp_path / "gate-out").iterdir()} == {"comparison.json", "report.html", "gate.json"}
 
@@ -357,8 +360,7 @@ def test_gate_demo_checkpoints_end_to_end(demo_models, tmp_path, capsys):
     bad input exits 2. The baseline's records are reused from the store on the second gate."""
     d = demo_models
     store = tmp_path / "store.sqlite"
-    common = ["--tasks", "demo_domain", "--tasks-dir", str(d.tasks_dir), "--data-dir", str(d.data_dir),
-              "--store", str(store), "--resamples", "2000"]
+    common = ["--tasks", "demo_domain", "--store", str(store), "--resamples", "2000"]  # a registered task, shipped data
     junit = tmp_path / "gate.xml"
     assert _main(["gate", str(d.adapted_dir), str(d.base_dir), *common, "--junit", str(junit)]) == 1
     out = capsys.readouterr().out

@@ -8,32 +8,14 @@ exit code (2 for bad input) instead of a traceback.
 from __future__ import annotations
 
 import sys
+from typing import Protocol, cast
 
 import typer
 
-from dabench._version import __version__
+from dabench.cli.root import app
 from dabench.errors import DabenchError
 
-app = typer.Typer(
-    name="dabench",
-    help="Head-to-head evaluation of a domain-adapted model against its base model, with paired statistics.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-
-def _version_callback(value: bool) -> None:
-    if value:
-        typer.echo(f"dabench {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."),
-) -> None:
-    """dabench: did adaptation help in-domain, what did it cost out-of-domain, was knowledge kept?"""
+__all__ = ["app", "main"]
 
 
 def _register() -> None:
@@ -42,6 +24,15 @@ def _register() -> None:
         compare_cmd, data_cmd, demo_cmd, gate_cmd, leaderboard_cmd, lmeval_cmd, regime_cmd, report_cmd, runs_cmd, score_cmd, stats_cmd,
         tasks_cmd,
     )
+
+
+class _ClickError(Protocol):
+    """What ``main`` uses of a click usage error (click's ``ClickException``, in either copy)."""
+
+    exit_code: int
+
+    def show(self) -> None:
+        ...
 
 
 def _click_exceptions() -> tuple[type[BaseException], ...]:
@@ -75,8 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # usage errors (an unknown option, a missing or extra argument)
         if isinstance(exc, _click_exceptions()):
-            exc.show()
-            return exc.exit_code
+            usage = cast(_ClickError, exc)  # found by name at run time, so its type is known only here
+            usage.show()
+            return usage.exit_code
         raise
     return rv if isinstance(rv, int) else 0
 

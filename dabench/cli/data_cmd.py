@@ -9,15 +9,18 @@ prints one JSON line per example, in file order.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from dabench.cli import app
+from dabench.cli.root import app
 from dabench.errors import DabenchError, DataError
+
+if TYPE_CHECKING:  # the commands import the task and data modules when they run (a fast --help)
+    from dabench.data.example import Example
+    from dabench.taskspec import TaskSpec
 
 data_app = typer.Typer(help="Check and export a task's data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
@@ -31,20 +34,18 @@ DOWNLOAD_HELP = "Fetch missing files from their original URL or the HF hub into 
 
 
 def parse_split_files(values: list[str], task: str) -> dict[str, str]:
-    """``[TASK:]SPLIT=PATH`` options of a one-task command → {split: path}."""
-    out: dict[str, str] = {}
+    """``[TASK:]SPLIT=PATH`` options of a one-task command → {split: path} (the one parser,
+    :func:`dabench.options.parse_data_files`; a TASK other than this command's is refused)."""
+    from dabench.options import DATA_FILE, parse_data_files
+
     for v in values:
-        m = re.fullmatch(r"(?:([\w.-]+):)?([\w.-]+)=(.+)", v)
-        if not m:
-            raise DabenchError(f"--data-file {v!r}: expected SPLIT=PATH, e.g. test=./test.txt")
-        t, split, path = m.groups()
-        if t is not None and t != task:
-            raise DabenchError(f"--data-file {v!r} names task {t!r}, but this command reads {task!r}")
-        out[split] = path
-    return out
+        m = DATA_FILE.fullmatch(v)
+        if m and m.group(1) is not None and m.group(1) != task:
+            raise DabenchError(f"--data-file {v!r} names task {m.group(1)!r}, but this command reads {task!r}")
+    return parse_data_files(values, [task]).get(task, {})
 
 
-def resolve_task(task: str, tasks_dir: list[Path]):
+def resolve_task(task: str, tasks_dir: list[Path]) -> TaskSpec:
     from dabench.registry import get_registry
 
     return get_registry(tasks_dir).get(task)
@@ -111,7 +112,7 @@ def data_check(
         raise DataError(f"data check of task {spec.name!r} failed: {'; '.join(parts)}")
 
 
-def _print_check(spec, reports: list[dict[str, Any]]) -> None:
+def _print_check(spec: TaskSpec, reports: list[dict[str, Any]]) -> None:
     typer.echo(f"task {spec.name} ({spec.family}, {spec.type}, format {spec.format})")
     for r in reports:
         if r["status"] == "missing":
@@ -146,7 +147,7 @@ def _print_check(spec, reports: list[dict[str, Any]]) -> None:
                 typer.echo(f"      ... and {len(bad) - SHOWN_BAD_ROWS} more (--json lists all)")
 
 
-def example_record(spec, ex) -> dict[str, Any]:
+def example_record(spec: TaskSpec, ex: Example) -> dict[str, Any]:
     """One exported line: id, inputs, reference (label value, gold score, or gold answers)
     and the cluster when the task has one."""
     rec: dict[str, Any] = {"id": ex.id, "inputs": ex.inputs}

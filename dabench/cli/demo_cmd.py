@@ -1,19 +1,21 @@
 """``dabench demo``: the whole product on its embedded default, offline, on a CPU.
 
 Builds a small base causal LM and an adapted copy (continued pretraining on the demo's
-pharmacology corpus), compares them on the built-in mini suite (in-domain, out-of-domain,
-knowledge), prints the table and writes the reports. The two checkpoints stay in the
-output dir so the gate can be tried on them.
+pharmacology corpus), compares them on the registered suite ``demo`` (in-domain,
+out-of-domain, knowledge; its data ships with dabench), prints the table and writes the
+reports. The two checkpoints stay in the output dir so ``dabench compare`` and the gate can
+be tried on them with the command it prints, which needs no data or task flags.
 """
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
 import typer
 
-from dabench.cli import app
+from dabench.cli.root import app
 
 
 @app.command("demo")
@@ -25,8 +27,9 @@ def demo_command(
     no_progress: bool = typer.Option(False, "--no-progress", help="Do not draw progress bars."),
 ) -> None:
     """Build a base and a domain-adapted model and compare them on the built-in mini suite (offline, CPU, about a minute)."""
-    from dabench.cli.compare_cmd import write_outputs
+    from dabench.cli.output import write_outputs
     from dabench.pipeline import compare
+    from dabench.demo import DEMO_SUITE
     from dabench.demo.build import BuildConfig, build_demo
     from dabench.progress import rich_progress
     from dabench.render.terminal import print_comparison
@@ -43,9 +46,8 @@ def demo_command(
 
         assets = build_demo(out / "models", seed=seed, progress=report, config=BuildConfig(num_threads=1))
         comparison = compare(
-            str(assets.base_dir), str(assets.adapted_dir), ["demo"],
-            data_dir=assets.data_dir, tasks_dirs=[assets.tasks_dir], seed=seed, resamples=resamples,
-            store_path=out / "store.sqlite", progress=prog,
+            str(assets.base_dir), str(assets.adapted_dir), [DEMO_SUITE],
+            seed=seed, resamples=resamples, store_path=out / "store.sqlite", progress=prog,
         )
     data = comparison.to_dict()
     written = write_outputs(data, out)
@@ -54,7 +56,11 @@ def demo_command(
         return
     print_comparison(data)
     typer.echo("wrote " + ", ".join(str(p) for p in written))
-    typer.echo(
-        f"try the gate: dabench gate {assets.adapted_dir} {assets.base_dir} --tasks demo_domain "
-        f"--data-dir {assets.data_dir} --tasks-dir {assets.tasks_dir} --store {out / 'store.sqlite'}"
-    )
+    typer.echo(gate_hint(assets.adapted_dir, assets.base_dir))
+
+
+def gate_hint(adapted_dir: Path, base_dir: Path) -> str:
+    """The follow-up gate command, runnable as printed from the current dir: the base as the
+    candidate against the adapted model as the baseline, which fails on ``demo_domain``."""
+    args = ["dabench", "gate", str(adapted_dir), str(base_dir), "--tasks", "demo_domain"]
+    return "try the gate: " + " ".join(shlex.quote(a) for a in args)

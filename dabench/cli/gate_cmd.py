@@ -25,12 +25,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import typer
 
-from dabench.cli import app
+from dabench.cli.root import app
+from dabench.cli.flags import RawOptions, run_options
 from dabench.errors import DabenchError
+from dabench.options import RunOptions
 
 
 def _task_names(
@@ -62,12 +64,11 @@ def _task_names(
     return out
 
 
-def _run_compare(baseline: str, candidate: str, tasks: list[str], options: dict[str, Any]) -> dict[str, Any]:
-    """``dabench.compare`` (under the options' regime) with the baseline as base and the candidate
-    as adapted, as a dict."""
-    from dabench.cli.regime_cmd import run_comparison
+def _run_compare(baseline: str, candidate: str, tasks: list[str], options: RunOptions) -> dict[str, Any]:
+    """The comparison of the candidate (as adapted) against the baseline (as base), as a dict."""
+    from dabench.run import run_comparison
 
-    return run_comparison(baseline, candidate, tasks, **options).to_dict()
+    return run_comparison(baseline, candidate, tasks, options).to_dict()
 
 
 def _stored_baseline(stored: dict[str, Any], source: Path, side: str) -> str:
@@ -114,8 +115,10 @@ def _print_result(result: Any) -> None:
     regression = result.mode == "regression"
     table = Table(title=f"dabench gate ({result.mode}, margin {result.margin:g}, alpha {result.alpha:g}): "
                         f"{result.candidate.get('name')} vs baseline {result.baseline.get('name')}")
-    for col, justify in (("task", "left"), ("category", "left"), ("metric", "left"), ("Δ", "right"),
-                         ("CI", "right"), ("Holm p" if regression else "lower bound", "right"), ("result", "left")):
+    columns: tuple[tuple[str, Literal["left", "right"]], ...] = (
+        ("task", "left"), ("category", "left"), ("metric", "left"), ("Δ", "right"), ("CI", "right"),
+        ("Holm p" if regression else "lower bound", "right"), ("result", "left"))
+    for col, justify in columns:
         table.add_column(col, justify=justify, no_wrap=True)
     for t in result.tasks:
         stat = fmt.pval(t.p_holm) if regression else fmt.signed(t.lower_bound)
@@ -131,32 +134,18 @@ def _print_result(result: Any) -> None:
 
 
 @app.command("gate")
+@run_options(exclude={"correction"})
 def gate(
     baseline: str = typer.Argument(..., help="Baseline checkpoint, or a stored comparison.json (see `dabench gate --help`)."),
     candidate: str | None = typer.Argument(None, help="Candidate checkpoint; omit to gate a stored comparison as it is."),
     tasks: str | None = typer.Option(None, "--tasks", help="Comma-separated task or suite names."),
     suite: str | None = typer.Option(None, "--suite", help="Comma-separated suite names (added to --tasks)."),
-    margin: float | None = typer.Option(None, "--margin", help="Tolerated drop in each task's headline metric (0.01 = 1 point). Default: the comparison's, else 0."),
-    alpha: float | None = typer.Option(None, "--alpha", help="Significance level. Default: the comparison's, else 0.05."),
     mode: str = typer.Option("regression", "--mode", help="regression (fail on a significant drop beyond the margin) or non-inferiority (pass only when the CI's lower bound is above -margin)."),
     junit: Path | None = typer.Option(None, "--junit", help="Also write a JUnit XML file (one testcase per task)."),
     as_json: bool = typer.Option(False, "--json", help="Print the gate result as JSON on stdout instead of a table."),
     out: Path | None = typer.Option(None, "--out", help="Folder to write the comparison.json and report.html of this gate."),
     baseline_side: str = typer.Option("adapted", "--baseline-side", help="With a stored comparison and a CANDIDATE: which of its models is the baseline (adapted or base)."),
-    data_dir: Path | None = typer.Option(None, "--data-dir", help="Local data dir (as for `dabench compare`)."),
-    limit: int | None = typer.Option(None, "--limit", help="Evaluate only the first N examples per task."),
-    shots: int | None = typer.Option(None, "--shots", help="Few-shot examples (same for both models)."),
-    seed: int | None = typer.Option(None, "--seed", help="Seed of shots and resampling."),
-    resamples: int | None = typer.Option(None, "--resamples", help="Bootstrap / permutation resamples."),
-    store: Path | None = typer.Option(None, "--store", help="SQLite store of per-example records (cache it between CI runs)."),
-    tasks_dir: list[Path] = typer.Option([], "--tasks-dir", help="Extra folder of task specs (YAML); repeatable."),
-    regime: str | None = typer.Option(None, "--regime", help="prompt (default), finetune, probe or intrinsic, as for `dabench compare`. Default with a stored comparison: its regime."),
-    preset: str | None = typer.Option(None, "--preset", help="Hyperparameter preset of --regime finetune/probe: dsp or small-cpu."),
-    seeds: str | None = typer.Option(None, "--seeds", help="Fine-tuning seeds: a count or a comma-separated list."),
-    epochs: int | None = typer.Option(None, "--epochs", help="Fine-tuning epochs."),
-    lr: float | None = typer.Option(None, "--lr", help="Fine-tuning learning rate."),
-    patience: int | None = typer.Option(None, "--patience", help="Early-stopping patience (epochs; 0 = none)."),
-    batch_size: int | None = typer.Option(None, "--batch-size", help="Engine batch (prompting) or training batch (finetune)."),
+    options: RawOptions = RawOptions(),
 ) -> None:
     """Gate a candidate checkpoint against a baseline: exit 0 pass, 1 fail, 2 bad input.
 
@@ -164,9 +153,10 @@ def gate(
 
     COMPARISON.json: gate a stored comparison as it is; nothing is run.
 
-    COMPARISON.json CANDIDATE: gate against that comparison's adapted model (or --baseline-side base), same protocol.
+    COMPARISON.json CANDIDATE: gate against that comparison's adapted model (or --baseline-side base), same protocol
+    (every recorded option; a flag given overrides it).
 
-    See docs/ci.md.
+    --margin: tolerated drop in each task's headline metric (default: the comparison's, else 0). See docs/ci.md.
     """
     from dabench.gate import MODES, evaluate
     from dabench.render.load import load_comparison, looks_like_json_file
@@ -178,58 +168,38 @@ def gate(
     if candidate is not None and looks_like_json_file(candidate):
         raise DabenchError(f"CANDIDATE {candidate!r} is a JSON file; pass a checkpoint, or pass the stored "
                            "comparison alone as `dabench gate COMPARISON.json`")
-    from dabench.cli.regime_cmd import parse_seeds, replay_options
-
-    run_options = {k: v for k, v in {
-        "data_dir": str(data_dir) if data_dir else None, "limit": limit, "shots": shots, "seed": seed,
-        "resamples": resamples, "store_path": str(store) if store else None,
-        "tasks_dirs": [str(d) for d in tasks_dir] or None, "regime": regime, "preset": preset,
-        "seeds": parse_seeds(seeds), "epochs": epochs, "lr": lr, "patience": patience, "batch_size": batch_size,
-    }.items() if v is not None}
+    margin, alpha = options.get("margin"), options.get("alpha")
+    tasks_dirs = [Path(d) for d in options.get("tasks_dir") or []]
     gate_tasks: list[str] | None = None  # a filter, only when gating a stored comparison as it is
     if looks_like_json_file(baseline):
         stored = load_comparison(baseline)
-        names = _task_names(tasks, suite, known={t["task"] for t in stored["tasks"]}, tasks_dirs=tasks_dir)
+        names = _task_names(tasks, suite, known={t["task"] for t in stored["tasks"]}, tasks_dirs=tasks_dirs)
         if candidate is None:
-            if run_options:
-                flags = ", ".join("--" + k.replace("_dir", "-dir").replace("_path", "").replace("_", "-")
-                                  for k in run_options)
-                raise DabenchError(f"{flags}: these apply only when a model is run; a stored comparison alone is "
-                                   "gated as it is")
+            run_flags = [f for f in options.given_names() if f not in ("--margin", "--alpha", "--tasks-dir")]
+            if run_flags:
+                raise DabenchError(f"{', '.join(run_flags)}: these apply only when a model is run; a stored comparison "
+                                   "alone is gated as it is")
+            options.layered()  # the given values are still checked
             comparison, gate_tasks, source = stored, names, baseline
         else:
             cfg = stored.get("config", {}) or {}
-            options: dict[str, Any] = {
-                k: cfg[k] for k in ("data_dir", "limit", "shots", "seed", "resamples", "alpha", "domain", "select_prompt",
-                                    "engine", "tasks_dirs", "lmeval_include_path")
-                if cfg.get(k) is not None
-            }
-            replay = replay_options(cfg)  # the stored protocol: its regime, preset, seeds, hyperparameters
-            if run_options.get("regime", replay["regime"]) == replay["regime"]:
-                options.update(replay)
-            options.update(run_options)
-            if alpha is not None:
-                options["alpha"] = alpha
-            options["margin"] = margin = margin if margin is not None else cfg.get("margin")
-            options["correction"] = "holm"
+            run = options.layered(stored=cfg, correction="holm")
+            margin = run.stats.margin
             ckpt = _stored_baseline(stored, Path(baseline), baseline_side)
             expected = stored[baseline_side]["fingerprint"]
             _check_fingerprint(ckpt, expected, baseline, _local_fingerprint(ckpt))
             run_tasks = names or list(cfg.get("tasks") or [t["task"] for t in stored["tasks"]])
-            comparison = _run_compare(ckpt, candidate, run_tasks, options)
+            comparison = _run_compare(ckpt, candidate, run_tasks, run)
             _check_fingerprint(ckpt, expected, baseline, comparison["base"]["fingerprint"])
             source = f"gate of {candidate} against {ckpt}"
     else:
         if candidate is None:
             raise DabenchError(f"BASELINE {baseline!r} is a checkpoint, so a CANDIDATE checkpoint is needed "
                                "(or pass a stored comparison.json alone)")
-        names = _task_names(tasks, suite, tasks_dirs=tasks_dir)
+        names = _task_names(tasks, suite, tasks_dirs=tasks_dirs)
         if not names:
             raise DabenchError("pass --tasks or --suite to say what the gate evaluates (see `dabench tasks list`)")
-        options = dict(run_options, correction="holm", margin=margin)
-        if alpha is not None:
-            options["alpha"] = alpha
-        comparison = _run_compare(baseline, candidate, names, options)
+        comparison = _run_compare(baseline, candidate, names, options.layered(correction="holm"))
         source = f"gate of {candidate} against {baseline}"
     result = evaluate(comparison, mode=mode, margin=margin, alpha=alpha, tasks=gate_tasks, source=source)
     if out is not None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from dabench.cli import app
+from dabench.cli.root import app
 
 leaderboard_app = typer.Typer(help="Publish comparisons as a static leaderboard site.", no_args_is_help=True)
 app.add_typer(leaderboard_app, name="leaderboard")

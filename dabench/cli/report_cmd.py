@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from dabench.cli import app
+from dabench.cli.root import app
 from dabench.errors import DabenchError
 
 FORMATS = ("html", "md")

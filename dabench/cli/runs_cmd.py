@@ -6,12 +6,15 @@ import datetime as _dt
 import json
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from dabench.cli import app
+from dabench.cli.root import app
 from dabench.errors import DabenchError
+
+if TYPE_CHECKING:  # the commands open the store when they run
+    from dabench.store import Store
 
 runs_app = typer.Typer(help="List or drop the runs kept in the record store.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
@@ -19,7 +22,7 @@ app.add_typer(runs_app, name="runs")
 _STORE_HELP = "Record store (default $DABENCH_STORE or ~/.cache/dabench/store.sqlite)."
 
 
-def _open(store: Optional[Path]):
+def _open(store: Optional[Path]) -> Store:
     from dabench.store import Store, default_store_path
 
     path = store or default_store_path()

@@ -12,19 +12,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 import typer
 
-from dabench.cli import app
 from dabench.cli.data_cmd import DATA_DIR_HELP, DATA_FILE_HELP, DOWNLOAD_HELP, parse_split_files, resolve_task
+from dabench.cli.root import app
 from dabench.errors import DataError
+
+if TYPE_CHECKING:  # the command imports the task modules when it runs (a fast --help)
+    from dabench.taskspec import TaskSpec
 
 #: ids named in a missing / unknown id error
 SHOWN_IDS = 3
 
 
-def read_predictions(path: Path, spec) -> dict[str, Any]:
+def read_predictions(path: Path, spec: TaskSpec) -> dict[str, Any]:
     """{example id: prediction} from a predictions file (see the module docstring)."""
     from dabench.data.readers import kilt_prediction, scalar_text, split_lines
 
@@ -64,7 +67,7 @@ def read_predictions(path: Path, spec) -> dict[str, Any]:
     return preds
 
 
-def _as_value(spec, pred: Any, where: str) -> Any:
+def _as_value(spec: TaskSpec, pred: Any, where: str) -> Any:
     """Predictions in a file are label values, not indices: ``1`` means the label "1"."""
     from dabench.data.readers import scalar_text
 
@@ -80,7 +83,7 @@ def _as_value(spec, pred: Any, where: str) -> Any:
     return conv(pred)
 
 
-def missing_counts(spec, names: Sequence[str], preds: Sequence[Any]) -> dict[str, int]:
+def missing_counts(spec: TaskSpec, names: Sequence[str], preds: Sequence[Any]) -> dict[str, int]:
     """Per scored metric, how many predictions it scored as missing (always wrong)."""
     from dabench.metrics import count_missing, task_metric
 

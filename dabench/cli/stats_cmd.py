@@ -15,11 +15,11 @@ import json
 import math
 from numbers import Real
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import typer
 
-from dabench.cli import app
+from dabench.cli.root import app
 from dabench.errors import DabenchError, DataError, PairingError
 from dabench.metrics import count_missing, get_metric
 from dabench.metrics.classification import MISSING
@@ -167,6 +167,7 @@ def stats_command(
     kind = getattr(probe, "input_kind", "label")
 
     label_list: list[str] | None = None
+    convert: Callable[[Any, str], Any]  # a prediction or reference as the metric reads it
     if kind == "label":
         if labels is not None:
             label_list = [s.strip() for s in labels.split(",") if s.strip()]
@@ -178,20 +179,25 @@ def stats_command(
             raise DabenchError(f"metric {metric!r} needs at least 2 labels; pass --labels")
         index = {lab: i for i, lab in enumerate(label_list)}
 
-        def convert(value: Any, where: str) -> int:
+        known = ", ".join(label_list)
+
+        def label_index(value: Any, where: str) -> int:
             if is_missing(value):
                 return MISSING  # a prediction (references are checked in column())
             try:
                 return index[_label_key(value)]
             except KeyError:
-                raise DataError(f"{where}: label {value!r} is not in --labels ({', '.join(label_list)})") from None
+                raise DataError(f"{where}: label {value!r} is not in --labels ({known})") from None
 
+        convert = label_index
     elif kind == "score":
         convert = _to_float
     else:
 
-        def convert(value: Any, where: str) -> Any:
+        def as_given(value: Any, where: str) -> Any:
             return value
+
+        convert = as_given
 
     m = get_metric(metric, label_list or [])
 

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dabench.cli import app
+from dabench.cli.root import app
 from dabench.registry import get_registry
 
 tasks_app = typer.Typer(help="List and inspect the registered tasks.", no_args_is_help=True)
@@ -90,7 +90,7 @@ def tasks_show(
         f"{spec.name} — {spec.description}" if spec.description else spec.name,
         f"  family {spec.family}, domain {spec.domain}, category {spec.category_for(domain)}, type {spec.type}",
         f"  suites: {', '.join(spec.suites) or '-'}",
-        f"  format: {spec.format}",
+        f"  format: {spec.format}" + ("; files ship with dabench (no data dir needed)" if spec.data_source == "package" else ""),
     ]
     for split, rel in spec.files.items():
         roles = [r for r, s in (("eval", spec.eval_split), ("few-shot", spec.fewshot_split),

@@ -3,7 +3,8 @@
 Data is read from a local data dir laid out like ``shared/data`` (``<family dir>/<file>``,
 the path each task spec lists under ``files``), given by ``--data-dir`` or the
 ``DABENCH_DATA_DIR`` environment variable, or from a per-split override file
-(``--data-file test=PATH``). See ``docs/data.md`` for the layout.
+(``--data-file test=PATH``). A spec with ``data_source: package`` reads files shipped
+inside dabench instead (:mod:`dabench.data.packaged`). See ``docs/data.md`` for the layout.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Mapping
 
 from dabench.data.example import Example
+from dabench.data.packaged import is_packaged, packaged_path
 from dabench.data.readers import READERS
 from dabench.errors import DataError, TaskError
 from dabench.taskspec import TaskSpec
@@ -47,6 +49,8 @@ def split_path(
     if split not in spec.files:
         known = ", ".join(spec.files)
         raise TaskError(f"task {spec.name!r} has no split {split!r}; known splits: {known}")
+    if is_packaged(spec):
+        return packaged_path(spec, split)
     rel = spec.files[split]
     how = spec.source.get("instructions") or spec.source.get("url") or "see docs/data.md"
     if data_dir is None:

@@ -2,7 +2,8 @@
 
 Order of resolution for one split (:func:`locate_split`):
 
-1. ``--data-file SPLIT=PATH`` (a per-split override);
+1. ``--data-file SPLIT=PATH`` (a per-split override); a spec with ``data_source: package``
+   then reads the file shipped inside dabench (:mod:`dabench.data.packaged`) and stops here;
 2. ``<data dir>/<path in the spec's files>`` (``--data-dir`` or ``DABENCH_DATA_DIR``);
 3. the cache (``DABENCH_CACHE_DIR``, default ``~/.cache/dabench``): ``data/`` mirrors the
    data-dir layout (so it can itself be passed as ``--data-dir``), ``hf/`` holds exports of
@@ -35,6 +36,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from dabench.data import ENV_DATA_DIR, file_sha256, read_examples
 from dabench.data.example import Example
+from dabench.data.packaged import is_packaged, packaged_path
 from dabench.data.readers import READERS
 from dabench.errors import DataError, TaskError
 from dabench.taskspec import HFSource, TaskSpec
@@ -132,7 +134,7 @@ def _verify_cached(spec: TaskSpec, split: str, path: Path) -> None:
     if entry is None and pinned is None:
         return  # placed there by the user, not fetched: nothing to check against
     digest = file_sha256(path)
-    expected = pinned or entry["sha256"]
+    expected = pinned if pinned is not None else (entry or {})["sha256"]
     if digest != expected:
         raise DataError(
             f"cached file {path} has sha256 {digest[:12]}…, expected {expected[:12]}…; "
@@ -174,6 +176,8 @@ def locate_split(
     if split not in spec.files:
         known = ", ".join(spec.files)
         raise TaskError(f"task {spec.name!r} has no split {split!r}; known splits: {known}")
+    if is_packaged(spec):
+        return packaged_path(spec, split), spec
     rel = spec.files[split]
     if data_dir is not None:
         local = data_dir / rel

@@ -22,16 +22,15 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Iterator
 
 from dabench.demo.generate import DATA_VERSION
 from dabench.errors import DabenchError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-#: the shipped corpora and task files (task specs' ``files`` are relative to this)
+#: the shipped corpora and task files (the registered specs of suite ``demo``, under the
+#: top-level ``tasks/demo/``, point at the task files here with ``data_source: package``)
 DATA_DIR = PACKAGE_DIR / "data"
-#: the shipped task specs of the demo suite
-TASKS_DIR = PACKAGE_DIR / "tasks"
 MARKER = "demo_build.json"
 MARKER_SCHEMA = "dabench.demo_build/1"
 EOS = "<|endoftext|>"
@@ -42,12 +41,11 @@ Progress = Callable[[str, float], None]
 
 @dataclass(frozen=True)
 class DemoAssets:
-    """Where a built demo lives: the two model dirs, the data dir and the task specs dir."""
+    """Where a built demo lives: the two model dirs. The demo's tasks are registered (suite
+    ``demo``) and find their shipped data themselves, so no data or task dir goes with them."""
 
     base_dir: Path
     adapted_dir: Path
-    data_dir: Path
-    tasks_dir: Path
 
 
 @dataclass(frozen=True)
@@ -103,7 +101,7 @@ def _read_lines(name: str) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- tokenizer
-def train_tokenizer(corpora: list[list[str]]):
+def train_tokenizer(corpora: list[list[str]]) -> Any:
     """A lower-casing word-level tokenizer over every word of the corpora.
 
     Word-level keeps each fictional name one token, so a fact is one association to learn,
@@ -134,12 +132,12 @@ def train_tokenizer(corpora: list[list[str]]):
 
 
 # ---------------------------------------------------------------------------- training
-def _encode_lines(tokenizer, lines: list[str]) -> list[list[int]]:
+def _encode_lines(tokenizer: Any, lines: list[str]) -> list[list[int]]:
     eos = tokenizer.eos_token_id
     return [ids + [eos] for ids in tokenizer(lines, add_special_tokens=False)["input_ids"]]
 
 
-def _batches(encoded: list[list[int]], size: int, pad: int, rng: random.Random):
+def _batches(encoded: list[list[int]], size: int, pad: int, rng: random.Random) -> Iterator[tuple[Any, Any, Any]]:
     """Endless stream of batches of whole lines, reshuffled each pass, right-padded.
 
     One line per row, starting at position 0, is how the prompts are scored later (no
@@ -164,7 +162,7 @@ def _batches(encoded: list[list[int]], size: int, pad: int, rng: random.Random):
             yield ids, labels, mask
 
 
-def _train(model, encoded: list[list[int]], cfg: TrainConfig, bc: BuildConfig, pad: int,
+def _train(model: Any, encoded: list[list[int]], cfg: TrainConfig, bc: BuildConfig, pad: int,
            rng: random.Random, tick: Callable[[int], None]) -> None:
     """AdamW with linear warm-up and cosine decay to 10% of the peak rate."""
     import torch
@@ -239,7 +237,7 @@ def build_demo(
     cfg = config or BuildConfig()
     out_dir = Path(out_dir)
     recipe = cfg.recipe_hash()
-    assets = DemoAssets(out_dir / "base", out_dir / "adapted", DATA_DIR, TASKS_DIR)
+    assets = DemoAssets(out_dir / "base", out_dir / "adapted")
     report = progress or (lambda stage, fraction: None)
     if _marker_ok(out_dir, seed, recipe):
         report("reused", 1.0)
@@ -303,7 +301,7 @@ def _build(cfg: BuildConfig, seed: int, assets: DemoAssets, ticker: Callable[[st
 
 
 @contextmanager
-def _threads(n: int | None):
+def _threads(n: int | None) -> Iterator[None]:
     import torch
 
     if n is None:
@@ -318,7 +316,7 @@ def _threads(n: int | None):
 
 
 @contextmanager
-def _quiet():
+def _quiet() -> Iterator[None]:
     """Silence transformers' save progress bars and one-off warnings while building."""
     from transformers.utils import logging as hf_logging
 
@@ -334,7 +332,7 @@ def _quiet():
             hf_logging.enable_progress_bar()
 
 
-def _save(model, tokenizer, path: Path) -> None:
+def _save(model: Any, tokenizer: Any, path: Path) -> None:
     path.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(path, safe_serialization=True)
     tokenizer.save_pretrained(path)

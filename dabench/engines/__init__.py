@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from dabench.engines.base import ClassifierEngine, Engine, ScoreRequest
+from dabench.engines.base import ClassifierEngine, Engine, LMEngine, ModelEngine, ScoreRequest
 from dabench.errors import DabenchError
+
+if TYPE_CHECKING:  # for the annotation; the functions import the module when they run
+    from dabench.engines.checkpoints import Checkpoint
 
 ENGINES = ("hf", "vllm")
 
 
-def resolve_options(checkpoint: str, options: Mapping[str, Any]):
+def resolve_options(checkpoint: str, options: Mapping[str, Any]) -> Checkpoint:
     """The :class:`~dabench.engines.checkpoints.Checkpoint` for ``checkpoint`` under engine ``options``."""
     from dabench.engines import checkpoints
 
@@ -21,8 +24,9 @@ def resolve_options(checkpoint: str, options: Mapping[str, Any]):
 def load_engine(kind: str, checkpoint: str, **options: Any) -> Engine:
     """Load ``checkpoint`` with the engine named ``kind`` (``hf`` or ``vllm``).
 
-    With ``hf``, a sequence-classification checkpoint gets the classifier engine; every
-    other checkpoint the causal-LM engine. ``options`` may carry the ``resolved`` Checkpoint.
+    With ``hf``, a sequence-classification checkpoint gets the classifier engine
+    (``kind == "classifier"``); every other checkpoint the causal-LM engine (``kind == "lm"``).
+    ``options`` may carry the ``resolved`` Checkpoint.
     """
     options = {k: v for k, v in options.items() if v is not None}
     if kind == "hf":
@@ -35,6 +39,7 @@ def load_engine(kind: str, checkpoint: str, **options: Any) -> Engine:
             return HFClassifierEngine(checkpoint, resolved=ck, **options)
         from dabench.engines.hf import HFEngine
 
+        options.pop("label_map", None)  # a causal LM scores the task's own verbalisers
         return HFEngine(checkpoint, resolved=ck, **options)
     if kind == "vllm":
         from dabench.engines.vllm import VLLMEngine
@@ -43,4 +48,4 @@ def load_engine(kind: str, checkpoint: str, **options: Any) -> Engine:
     raise DabenchError(f"unknown engine {kind!r}; available: {', '.join(ENGINES)}")
 
 
-__all__ = ["ClassifierEngine", "Engine", "ScoreRequest", "load_engine", "resolve_options", "ENGINES"]
+__all__ = ["ClassifierEngine", "Engine", "LMEngine", "ModelEngine", "ScoreRequest", "load_engine", "resolve_options", "ENGINES"]

@@ -1,15 +1,20 @@
 """The engine interface: what the runner may ask of a model, and nothing about tasks.
 
-An engine scores continuations of a context (log-likelihood, summed over the
-continuation's tokens), generates text greedily, and reports a fingerprint that changes
-whenever the weights, adapter or tokenizer change, so stored records are never reused for a
-different model.
+Two kinds of engine exist, told apart by ``kind``. A causal LM (:class:`LMEngine`, ``kind ==
+"lm"``) scores continuations of a context (log-likelihood, summed over the continuation's
+tokens) and generates text greedily; a fine-tuned sequence classifier
+(:class:`ClassifierEngine`, ``kind == "classifier"``) predicts a task's labels from the raw
+inputs. Both report a fingerprint that changes whenever the weights, adapter or tokenizer
+change, so stored records are never reused for a different model, and both can give the
+base model of a PEFT adapter on the same loaded weights. :data:`Engine` is either kind: what
+:func:`dabench.engines.load_engine` returns; callers branch on ``kind`` (a type checker
+narrows the union on it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Literal, Mapping, Protocol, Self, Sequence, TypeAlias
 
 ProgressFn = Callable[[int], None]
 """Called with the number of requests just finished."""
@@ -23,14 +28,33 @@ class ScoreRequest:
     continuations: tuple[str, ...]
 
 
-class Engine(Protocol):
-    """A loaded model that can be asked for scores and generations."""
+class ModelEngine(Protocol):
+    """What every loaded model offers, whatever it predicts."""
 
     #: a short human-readable name (path or hub id)
     name: str
 
+    @property
+    def kind(self) -> str:
+        """``"lm"`` or ``"classifier"``: which of the protocols below the engine follows."""
+        ...
+
     def fingerprint(self) -> str:
         """A stable hash of weights + adapter + tokenizer."""
+        ...
+
+    def base_view(self, name: str | None = None) -> Self:
+        """The base model of an engine loaded from a PEFT adapter, on the same loaded weights with
+        the adapter switched off (so a base-vs-adapter comparison loads the weights once).
+        Raises ``ValueError`` for an engine not loaded from an adapter."""
+        ...
+
+
+class LMEngine(ModelEngine, Protocol):
+    """A causal LM that can be asked for scores and generations."""
+
+    @property
+    def kind(self) -> Literal["lm"]:
         ...
 
     def loglikelihood(
@@ -51,23 +75,28 @@ class Engine(Protocol):
         ...
 
 
-class ClassifierEngine(Protocol):
-    """A fine-tuned sequence classifier (or regressor): predicts labels from raw inputs.
+class ClassifierEngine(ModelEngine, Protocol):
+    """A fine-tuned sequence classifier (or regressor): predicts labels from raw inputs."""
 
-    ``kind`` is ``"classifier"``; causal-LM engines have ``kind == "lm"``.
-    """
+    @property
+    def kind(self) -> Literal["classifier"]:
+        ...
 
-    name: str
-    kind: str
     #: True for a regression head (e.g. STS-B): ``classify`` returns one value per input
     is_regression: bool
 
-    def fingerprint(self) -> str:
-        ...
-
     def classify(
-        self, inputs: Sequence[Sequence[str]], labels: Sequence[str], progress: ProgressFn | None = None
+        self,
+        inputs: Sequence[Sequence[str]],
+        labels: Sequence[str],
+        progress: ProgressFn | None = None,
+        verbalizers: Mapping[str, str] | None = None,
     ) -> list[list[float]]:
         """Per input (one text, or a text pair), a log-probability per task label in ``labels``'s
-        order; for a regression head, ``[value]``."""
+        order (output classes matched to the labels by name, the verbalisers helping); for a
+        regression head, ``[value]``."""
         ...
+
+
+Engine: TypeAlias = LMEngine | ClassifierEngine
+"""Any loaded engine; ``engine.kind`` says which."""

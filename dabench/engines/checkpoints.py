@@ -175,8 +175,9 @@ def read_config(ck: Checkpoint, *, trust_remote_code: bool = False) -> Any:
     from transformers import AutoConfig
 
     src = ck.config_dir()
-    if ck.kind == "hub" or (ck.base is not None and ck.base.kind == "hub"):
-        src = local_dir(ck if ck.kind == "hub" else ck.base) or src
+    hub = ck if ck.kind == "hub" else ck.base
+    if hub is not None and hub.kind == "hub":
+        src = local_dir(hub) or src
     try:
         return AutoConfig.from_pretrained(src, trust_remote_code=trust_remote_code)
     except Exception as exc:  # noqa: BLE001

@@ -16,7 +16,7 @@ the prediction: the predicted label is the best-scoring *task* label.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, Sequence
+from typing import Any, Final, Mapping, Sequence
 
 import torch
 
@@ -89,16 +89,16 @@ def match_labels(
         raise CheckpointError(
             f"{where}: output labels ({', '.join(id2label[i] for i in sorted(id2label))}) do not name the task "
             f"labels {', '.join(missing)}; pass --label-map MODEL_LABEL=TASK_LABEL,...")
-    idx = [chosen[lab] for lab in labels]
-    if len(set(idx)) != len(idx):
+    indices = [chosen[lab] for lab in labels]
+    if len(set(indices)) != len(indices):
         raise CheckpointError(f"{where}: two task labels map to the same output label; check --label-map")
-    return idx
+    return indices
 
 
 class HFClassifierEngine:
     """A sequence-classification checkpoint; scores task labels from raw inputs."""
 
-    kind = "classifier"
+    kind: Final = "classifier"
 
     def __init__(
         self,

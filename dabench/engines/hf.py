@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Final, Sequence
 
 import torch
 
@@ -70,7 +70,7 @@ def model_max_length(config: Any, tokenizer: Any) -> int:
 class HFEngine:
     """A causal LM loaded with transformers (optionally with a PEFT adapter)."""
 
-    kind = "lm"
+    kind: Final = "lm"
 
     def __init__(
         self,
@@ -144,7 +144,7 @@ class HFEngine:
                     adapter_on=False, trust_remote_code=self._trust_remote_code)
         return view
 
-    def _adapter_context(self):
+    def _adapter_context(self) -> contextlib.AbstractContextManager[Any]:
         if self.adapter_on or not hasattr(self.model, "disable_adapter"):
             return contextlib.nullcontext()
         return self.model.disable_adapter()

@@ -22,13 +22,12 @@ longer share a prefix.
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import torch
 
+from dabench.engines.base import ProgressFn
 from dabench.engines.tokens import EncodedRequest
-
-ProgressFn = Callable[[int], None]
 
 
 def score_requests(
@@ -53,7 +52,8 @@ def score_requests(
         greedy[:] = [[True] * len(r.continuations) for r in requests]
     else:
         greedy = [[True] * len(r.continuations) for r in requests]
-    shared, full = [], []
+    shared: list[int] = []
+    full: list[int] = []
     for i, r in enumerate(requests):
         fits = all(len(r.context) + len(c) <= max_length + 1 for c in r.continuations)
         (shared if shared_prefix and fits and len(r.context) > 0 else full).append(i)
@@ -67,7 +67,19 @@ def score_requests(
 
 # -- shared prefix -------------------------------------------------------------------------
 @torch.inference_mode()
-def _score_shared(model, requests, indices, out, greedy, *, batch_size, pad_id, device, progress) -> None:
+def _score_shared(
+    model: Any,
+    requests: Sequence[EncodedRequest],
+    indices: Sequence[int],
+    out: list[list[float]],
+    greedy: list[list[bool]],
+    *,
+    batch_size: int,
+    pad_id: int,
+    device: torch.device,
+    progress: ProgressFn | None,
+) -> None:
+    """Fill ``out``/``greedy`` for ``indices``: each context once (KV cache), then its continuations."""
     order = sorted(indices, key=lambda i: -len(requests[i].context))
     for start in range(0, len(order), batch_size):
         batch = order[start:start + batch_size]
@@ -164,8 +176,21 @@ def _select_cache(cache: Any, rows: torch.Tensor) -> Any:
 
 # -- one sequence per continuation (lm-eval's way) -------------------------------------------
 @torch.inference_mode()
-def _score_full(model, requests, indices, out, greedy, *, batch_size, max_length, pad_id, device, progress) -> None:
-    flat = []  # (request, choice, tokens, n_continuation)
+def _score_full(
+    model: Any,
+    requests: Sequence[EncodedRequest],
+    indices: Sequence[int],
+    out: list[list[float]],
+    greedy: list[list[bool]],
+    *,
+    batch_size: int,
+    max_length: int,
+    pad_id: int,
+    device: torch.device,
+    progress: ProgressFn | None,
+) -> None:
+    """Fill ``out``/``greedy`` for ``indices``: one sequence per continuation, cut from the left."""
+    flat: list[tuple[int, int, list[int], int]] = []  # (request, choice, tokens, n_continuation)
     for i in indices:
         r = requests[i]
         for j, c in enumerate(r.continuations):

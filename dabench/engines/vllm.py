@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Final, Sequence
 
 from dabench.engines import checkpoints as ckpts
 from dabench.engines.base import ProgressFn, ScoreRequest
@@ -48,7 +48,7 @@ def _cpu_build() -> bool:
 class VLLMEngine:
     """A causal LM (optionally with a LoRA adapter) served by an in-process vLLM engine."""
 
-    kind = "lm"
+    kind: Final = "lm"
 
     def __init__(
         self,

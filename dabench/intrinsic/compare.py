@@ -10,22 +10,27 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from dabench.comparison import Comparison, TaskResult
+from dabench.comparison import Comparison, ModelInfo, TaskResult
 from dabench.data import resolve_data_dir
 from dabench.errors import PairingError, TaskError
 from dabench.intrinsic.documents import DocumentSet, load_documents
 from dabench.intrinsic.metrics import NegLogPerplexity, Perplexity
 from dabench.intrinsic.scoring import causal_nll, measure_of, pseudo_nll
 from dabench.intrinsic.spec import IntrinsicSpec, get_intrinsic_registry
-from dabench.progress import Progress, progress_context
-from dabench.regimes import _common as common
+from dabench.handles import ModelHandle, make_handles
+from dabench.model_runs import run_key
+from dabench.progress import Progress
 from dabench.stats import paired_test
 from dabench.store import Store
-from dabench.verdicts import apply_verdicts, check_stats_options
+from dabench.verdicts import check_stats_options
+
+if TYPE_CHECKING:  # torch and transformers load only when a model is scored
+    import torch
+    from transformers import PreTrainedTokenizerBase
 
 #: records per store commit
 CHUNK = 64
@@ -34,21 +39,22 @@ CHUNK = 64
 class _LM:
     """A checkpoint scored as a language model; loaded on first use."""
 
-    def __init__(self, name: str, options: Mapping[str, Any]) -> None:
+    def __init__(self, handle: ModelHandle) -> None:
         from dabench.engines import checkpoints as ckpts
 
-        self.name = name
-        self.options = dict(options)
-        self.ck = common.resolve_checkpoint(name, options)
-        self.fp = common.checkpoint_fingerprint(self.ck)
-        self.config = ckpts.read_config(self.ck, trust_remote_code=bool(options.get("trust_remote_code")))
-        self._model = None
-        self._tok = None
+        self.handle = handle
+        self.name = handle.checkpoint
+        self.options = dict(handle.options)
+        self.ck = handle.resolved
+        self.fp = handle.fingerprint()
+        self.config = ckpts.read_config(self.ck, trust_remote_code=bool(self.options.get("trust_remote_code")))
+        self._model: torch.nn.Module | None = None
+        self._tok: PreTrainedTokenizerBase | None = None
 
     def measure(self) -> str:
         return measure_of(self.config, self.name)
 
-    def tokenizer(self):
+    def tokenizer(self) -> PreTrainedTokenizerBase:
         if self._tok is None:
             from dabench.engines import checkpoints as ckpts
 
@@ -62,8 +68,12 @@ class _LM:
         blob = repr((type(tok).__name__.replace("Fast", ""), vocab, special)).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
-    def model(self):
+    def model(self) -> torch.nn.Module:
         if self._model is None:
+            shared = self._engine_model()
+            if shared is not None:
+                self._model = shared
+                return shared
             import torch
             from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
 
@@ -72,11 +82,28 @@ class _LM:
 
             auto = AutoModelForMaskedLM if self.measure() == "pseudo_perplexity" else AutoModelForCausalLM
             model = ckpts.load_model(self.ck, auto, dtype=torch.float32,
-                                     trust_remote_code=bool(self.options.get("trust_remote_code")))
+                                     trust_remote_code=bool(self.options.get("trust_remote_code")),
+                                     allow_pickle=bool(self.options.get("allow_pickle")))
             if hasattr(model, "merge_and_unload"):
                 model = model.merge_and_unload()
             self._model = model.to(pick_device(self.options.get("device"))).eval()
         return self._model
+
+    def _engine_model(self) -> torch.nn.Module | None:
+        """The causal LM that another kind of this side already loaded (prompting, lm-eval), when
+        it is exactly what this kind would load: float32 weights with no adapter switched in or
+        out, so the perplexities are those of a load of its own, and the checkpoint loads once."""
+        engine = self.handle.loaded_engine()
+        if engine is None or engine.kind != "lm" or self.measure() != "perplexity":
+            return None
+        model = getattr(engine, "model", None)
+        if model is None or hasattr(model, "disable_adapter"):
+            return None
+        import torch
+
+        if next(model.parameters()).dtype != torch.float32:
+            return None
+        return model
 
     def max_length(self, spec_max: int | None, override: int | None) -> int:
         from dabench.engines.hf import model_max_length
@@ -89,100 +116,116 @@ class _LM:
         self._model = None
 
 
+class IntrinsicPlan:
+    """The intrinsic tasks of a comparison (a :class:`~dabench.orchestrator.KindPlan`): documents
+    read, the measure (perplexity or pseudo-perplexity) and one scoring window per task fixed
+    for both models before any weights load, then per side the per-document records through the
+    store, then a paired test per task."""
+
+    kind = "intrinsic"
+
+    def __init__(self, tasks: Sequence[str], handles: tuple[ModelHandle, ModelHandle], *,
+                 data_dir: str | os.PathLike[str] | None = None,
+                 data_files: Mapping[str, Mapping[str, str]] | None = None, limit: int | None = None,
+                 max_length: int | None = None, batch_tokens: int = 8192, seed: int = 0, resamples: int = 10_000,
+                 alpha: float = 0.05, margin: float | None = None, correction: str = "holm",
+                 domain: str | None = None, tasks_dirs: Sequence[str | os.PathLike[str]] = ()) -> None:
+        check_stats_options(alpha, correction)
+        self.specs = get_intrinsic_registry(tasks_dirs).resolve(tasks)
+        self.root = resolve_data_dir(data_dir)
+        data_files = data_files or {}
+        self.docsets = {s.name: load_documents(s, self.root, limit=limit, overrides=data_files.get(s.name),
+                                               tasks_dirs=tasks_dirs) for s in self.specs}
+        self.limit, self.max_length, self.batch_tokens = limit, max_length, batch_tokens
+        self.seed, self.resamples, self.alpha, self.margin, self.correction = seed, resamples, alpha, margin, correction
+        self.domain = domain
+        self.lms = {"base": _LM(handles[0]), "adapted": _LM(handles[1])}
+        self.measures: dict[str, str] = {}
+        for s in self.specs:
+            found = {role: lm.measure() for role, lm in self.lms.items()}
+            if found["base"] != found["adapted"]:
+                raise PairingError(f"intrinsic task {s.name!r}: base is scored by {found['base']} but adapted by "
+                                   f"{found['adapted']}; compare two causal LMs or two masked LMs")
+            if s.measure != "auto" and s.measure != found["base"]:
+                raise TaskError(f"intrinsic task {s.name!r} asks for {s.measure} but the checkpoints are scored by "
+                                f"{found['base']}")
+            self.measures[s.name] = found["base"]
+            if s.unit == "token" and self.lms["base"].tokenizer_hash() != self.lms["adapted"].tokenizer_hash():
+                raise PairingError(f"intrinsic task {s.name!r}: base and adapted use different tokenizers, so "
+                                   "per-token perplexities are not comparable; set `unit: byte` in the task spec")
+        # one window for both models (the smaller context), so both score the same tokens
+        self.windows = {s.name: min(lm.max_length(s.max_length, max_length) for lm in self.lms.values())
+                        for s in self.specs}
+        self.records: dict[str, dict[str, list[dict[str, Any]]]] = {"base": {}, "adapted": {}}
+
+    def run(self, role: str, handle: ModelHandle, store: Store, progress: Progress) -> None:
+        lm = self.lms[role]
+        try:
+            for s in self.specs:
+                window = self.windows[s.name]
+                key = _run_key(s, self.docsets[s.name], self.measures[s.name], window)
+                self.records[role][s.name] = _score(lm, s, self.docsets[s.name], self.measures[s.name], window, key,
+                                                    store, progress, role, self.batch_tokens)
+        finally:
+            lm.release()
+
+    def test(self) -> list[tuple[TaskResult, Any]]:
+        return [_task_result(s, self.docsets[s.name], self.records["base"][s.name], self.records["adapted"][s.name],
+                             self.measures[s.name], self.windows[s.name], self.domain, self.resamples, self.seed,
+                             self.alpha, self.margin) for s in self.specs]
+
+    def config(self, results: Sequence[TaskResult]) -> dict[str, Any]:
+        return {
+            "regime": "intrinsic",
+            "tasks": [s.name for s in self.specs],
+            "data_dir": str(self.root) if self.root else None,
+            "limit": self.limit,
+            "max_length": self.max_length,
+            "seed": self.seed,
+            "resamples": self.resamples,
+            "alpha": self.alpha,
+            "margin": self.margin,
+            "correction": self.correction,
+            "domain": self.domain,
+            "engine": "hf",
+        }
+
+    def signature(self, results: Sequence[TaskResult], infos: dict[str, ModelInfo]) -> dict[str, Any]:
+        return {
+            "task_hashes": {s.name: s.spec_hash() for s in self.specs},
+            "data_hashes": {s.name: self.docsets[s.name].data_hash for s in self.specs},
+            "fingerprints": {"base": infos["base"].fingerprint, "adapted": infos["adapted"].fingerprint},
+            "seed": self.seed,
+            "resamples": self.resamples,
+            "alpha": self.alpha,
+            "correction": self.correction,
+            "regime": "intrinsic",
+        }
+
+
 def compare_intrinsic(
     base: str,
     adapted: str,
     tasks: Sequence[str],
     *,
-    data_dir: str | os.PathLike | None = None,
-    data_files: Mapping[str, Mapping[str, str]] | None = None,
-    limit: int | None = None,
-    max_length: int | None = None,
-    batch_tokens: int = 8192,
-    seed: int = 0,
-    resamples: int = 10_000,
-    alpha: float = 0.05,
-    margin: float | None = None,
-    correction: str = "holm",
-    domain: str | None = None,
-    store_path: str | os.PathLike | None = None,
+    store_path: str | os.PathLike[str] | None = None,
     engine_options: Mapping[str, Any] | None = None,
-    tasks_dirs: Sequence[str | os.PathLike] = (),
     progress: bool | Progress = True,
+    **options: Any,
 ) -> Comparison:
     """Compare ``adapted`` with ``base`` on the intrinsic ``tasks`` (names or suites of
-    ``tasks/intrinsic/*.yml``): Δ of −log perplexity per task, paired over documents."""
-    check_stats_options(alpha, correction)
-    specs = get_intrinsic_registry(tasks_dirs).resolve(tasks)
-    root = resolve_data_dir(data_dir)
-    data_files = data_files or {}
-    docsets = {s.name: load_documents(s, root, limit=limit, overrides=data_files.get(s.name), tasks_dirs=tasks_dirs)
-               for s in specs}
-    options = dict(engine_options or {})
-    lms = {"base": _LM(base, options), "adapted": _LM(adapted, options)}
-    measures = {}
-    for s in specs:
-        found = {role: lm.measure() for role, lm in lms.items()}
-        if found["base"] != found["adapted"]:
-            raise PairingError(f"intrinsic task {s.name!r}: base is scored by {found['base']} but adapted by "
-                               f"{found['adapted']}; compare two causal LMs or two masked LMs")
-        if s.measure != "auto" and s.measure != found["base"]:
-            raise TaskError(f"intrinsic task {s.name!r} asks for {s.measure} but the checkpoints are scored by "
-                            f"{found['base']}")
-        measures[s.name] = found["base"]
-        if s.unit == "token" and lms["base"].tokenizer_hash() != lms["adapted"].tokenizer_hash():
-            raise PairingError(f"intrinsic task {s.name!r}: base and adapted use different tokenizers, so per-token "
-                               "perplexities are not comparable; set `unit: byte` in the task spec")
+    ``tasks/intrinsic/*.yml``): Δ of −log perplexity per task, paired over documents.
+    ``options``: those of :class:`IntrinsicPlan`."""
+    from dabench.orchestrator import run_plans
 
-    # one window for both models (the smaller context), so both score the same tokens
-    windows = {s.name: min(lm.max_length(s.max_length, max_length) for lm in lms.values()) for s in specs}
-    records: dict[str, dict[str, list[dict[str, Any]]]] = {"base": {}, "adapted": {}}
-    with progress_context(progress) as prog:
-        store = Store(store_path)
-        try:
-            for role, lm in lms.items():
-                for s in specs:
-                    window = windows[s.name]
-                    key = _run_key(s, docsets[s.name], measures[s.name], window)
-                    records[role][s.name] = _score(lm, s, docsets[s.name], measures[s.name], window, key, store,
-                                                   prog, role, batch_tokens)
-                lm.release()
-        finally:
-            store.close()
-
-    tested = [_task_result(s, docsets[s.name], records["base"][s.name], records["adapted"][s.name], measures[s.name],
-                           windows[s.name], domain, resamples, seed, alpha, margin) for s in specs]
-    results = apply_verdicts(tested, correction=correction, alpha=alpha, margin=margin)
-    infos = {role: common.model_info(name, lms[role].ck, lms[role].fp) for role, name in (("base", base), ("adapted", adapted))}
-    config = {
-        "regime": "intrinsic",
-        "tasks": [s.name for s in specs],
-        "data_dir": str(root) if root else None,
-        "limit": limit,
-        "max_length": max_length,
-        "seed": seed,
-        "resamples": resamples,
-        "alpha": alpha,
-        "margin": margin,
-        "correction": correction,
-        "domain": domain,
-        "engine": "hf",
-    }
-    signature = {
-        "task_hashes": {s.name: s.spec_hash() for s in specs},
-        "data_hashes": {s.name: docsets[s.name].data_hash for s in specs},
-        "fingerprints": {"base": infos["base"].fingerprint, "adapted": infos["adapted"].fingerprint},
-        "seed": seed,
-        "resamples": resamples,
-        "alpha": alpha,
-        "correction": correction,
-        "regime": "intrinsic",
-    }
-    return common.build_comparison(infos["base"], infos["adapted"], results, config, signature)
+    handles = make_handles(base, adapted, "hf", engine_options or {})
+    plan = IntrinsicPlan(tasks, handles, **options)
+    return run_plans(handles, [plan], store_path=store_path, progress=progress, correction=plan.correction,
+                     alpha=plan.alpha, margin=plan.margin)
 
 
 def _run_key(spec: IntrinsicSpec, docs: DocumentSet, measure: str, window: int) -> str:
-    return common.run_key({
+    return run_key({
         "kind": f"intrinsic/{measure}",
         "spec": spec.spec_hash(),
         "data": docs.data_hash,

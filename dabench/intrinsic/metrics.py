@@ -20,11 +20,9 @@ metric for reading.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
-
 import numpy as np
 
-from dabench.metrics.base import Metric, safe_divide
+from dabench.metrics.base import Metric, Values, safe_divide
 
 
 class _DocumentMetric(Metric):
@@ -32,14 +30,14 @@ class _DocumentMetric(Metric):
 
     k = 2
 
-    def stats(self, predictions: Sequence[Any], references: Sequence[Any] | None = None) -> np.ndarray:
+    def stats(self, predictions: Values, references: Values | None = None) -> np.ndarray:
         return _stats(predictions)
 
-    def score(self, predictions: Sequence[Any], references: Sequence[Any] | None = None) -> float:
+    def score(self, predictions: Values, references: Values | None = None) -> float:
         return float(self.score_from_stats(self.stats(predictions).sum(axis=0)))
 
 
-def _stats(predictions: Sequence[Any]) -> np.ndarray:
+def _stats(predictions: Values) -> np.ndarray:
     arr = np.asarray(predictions, dtype=np.float64)
     if arr.ndim != 2 or arr.shape[1] != 2:
         raise ValueError("intrinsic statistics must be (n, 2) rows of (nll, units)")

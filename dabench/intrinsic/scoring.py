@@ -16,7 +16,7 @@ RoBERTa ``lm_head``); otherwise the whole model runs and the position is picked 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -52,7 +52,7 @@ def measure_of(config: Any, where: str) -> str:
     )
 
 
-def _batches(order: Sequence[int], lengths: Sequence[int], max_tokens: int, max_rows: int):
+def _batches(order: Sequence[int], lengths: Sequence[int], max_tokens: int, max_rows: int) -> Iterator[list[int]]:
     """Consecutive groups of ``order`` with at most ``max_rows`` rows and ``max_tokens`` padded tokens."""
     group: list[int] = []
     width = 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from dabench.leaderboard.definition import LeaderboardDefinition, load_definition
 from dabench.leaderboard.records import load_records
@@ -20,6 +20,14 @@ from dabench.render.html import CORRECTION_NAMES, comparison_view, environment, 
 from dabench.render.regime_fmt import regime_label, regime_of, score
 
 PAIRS_DIR = "pairs"
+
+
+class _Column(TypedDict):
+    """A task column of the overview: the task, its most common category, its place in the definition."""
+
+    task: str
+    category: str
+    order: int
 
 
 def _share(k: int, total: int) -> str:
@@ -47,7 +55,7 @@ def overview_view(records: list[tuple[str, dict[str, Any]]], definition: Leaderb
         counts = categories.get(name)
         return sorted(counts.items(), key=lambda kv: (-kv[1], fmt.category_rank(kv[0])))[0][0] if counts else ""
 
-    columns = sorted(
+    columns: list[_Column] = sorted(
         ({"task": name, "category": col_category(name), "order": i} for i, name in enumerate(col_names)),
         key=lambda c: (fmt.category_rank(c["category"]) if c["category"] else (99, ""), c["order"]),
     )
@@ -60,7 +68,7 @@ def overview_view(records: list[tuple[str, dict[str, Any]]], definition: Leaderb
         tasks = [t for t in data["tasks"] if t["task"] in shown]
         href = f"{PAIRS_DIR}/{rid}.html"
         cfg = data.get("config", {}) or {}
-        cells = []
+        cells: list[dict[str, Any] | None] = []
         for col in columns:
             t = by_task.get(col["task"])
             if t is None:

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from dabench.engines.base import ScoreRequest
+from dabench.engines.base import Engine, LMEngine, ScoreRequest
 from dabench.errors import TaskError
 from dabench.store import Store
 
@@ -61,7 +62,7 @@ def builtin_task_dirs(names: Iterable[str]) -> list[Path]:
     return sorted(dirs)
 
 
-def task_manager(names: Sequence[str], include_path: Sequence[str | Path] = ()) -> Any:
+def task_manager(names: Sequence[str], include_path: Sequence[str | os.PathLike[str]] = ()) -> Any:
     """An lm-eval TaskManager that knows ``names`` (user folders first, then built-in folders)."""
     from lm_eval.tasks import TaskManager
 
@@ -74,7 +75,7 @@ def task_manager(names: Sequence[str], include_path: Sequence[str | Path] = ()) 
     if missing:
         extra = [str(d) for d in builtin_task_dirs(missing)]
         tm = TaskManager(include_defaults=False, include_path=user + extra or None)
-    unknown = [n for n in names if strip_prefix(n) not in tm.all_tasks]
+    unknown = [n for n in names if tm is None or strip_prefix(n) not in tm.all_tasks]
     if unknown:
         raise TaskError(f"unknown lm-eval task {', '.join(unknown)}; check the name (`lm-eval ls tasks`) "
                         "or pass --include-path DIR with its YAML")
@@ -86,7 +87,8 @@ def _hash(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _lm_base():
+def _lm_base() -> type:
+    """lm-eval's ``LM`` base class, imported when this module is (lm-eval is optional)."""
     from lm_eval.api.model import LM
 
     return LM
@@ -95,7 +97,7 @@ def _lm_base():
 class DabenchLM(_lm_base()):  # type: ignore[misc]
     """An lm-eval ``LM`` whose answers come from the store, else from a dabench engine."""
 
-    def __init__(self, get_engine: Callable[[], Any], model_fp: str, store: Store, run_keys: Mapping[str, str],
+    def __init__(self, get_engine: Callable[[], Engine], model_fp: str, store: Store, run_keys: Mapping[str, str],
                  *, label: str = "", progress: Callable[[int], None] | None = None) -> None:
         super().__init__()
         self._get_engine = get_engine
@@ -105,6 +107,14 @@ class DabenchLM(_lm_base()):  # type: ignore[misc]
         self.label = label
         self.progress = progress
         self.computed = 0  #: documents answered by the engine (not the store)
+
+    def _engine(self) -> LMEngine:
+        """The engine, loaded now if it is not yet: a causal LM (lm-eval's requests are prompts)."""
+        engine = self._get_engine()
+        if engine.kind != "lm":
+            raise TaskError(f"{engine.name}: lm-eval tasks need a causal LM; this checkpoint is a {engine.kind} "
+                            "(compare it on dabench's own tasks)")
+        return engine
 
     # lm-eval asks these of any LM
     @property
@@ -154,7 +164,7 @@ class DabenchLM(_lm_base()):  # type: ignore[misc]
 
     def loglikelihood(self, requests: Sequence[Any], disable_tqdm: bool = False) -> list[tuple[float, bool]]:
         def compute(docs: list[list[Any]]) -> list[list[tuple[float, bool]]]:
-            engine = self._get_engine()
+            engine = self._engine()
             flat: list[ScoreRequest] = []
             where: list[list[tuple[int, int]]] = []
             for reqs in docs:
@@ -174,7 +184,7 @@ class DabenchLM(_lm_base()):  # type: ignore[misc]
 
     def generate_until(self, requests: Sequence[Any], disable_tqdm: bool = False) -> list[str]:
         def compute(docs: list[list[Any]]) -> list[list[str]]:
-            engine = self._get_engine()
+            engine = self._engine()
             flat = [r for reqs in docs for r in reqs]
             outs: list[str] = [""] * len(flat)
             by_kwargs: dict[str, list[int]] = defaultdict(list)
@@ -199,7 +209,9 @@ class DabenchLM(_lm_base()):  # type: ignore[misc]
         raise TaskError("lm-eval perplexity tasks (loglikelihood_rolling) are not supported by the dabench bridge")
 
 
-def _loglikelihood_greedy(engine: Any, requests: list[ScoreRequest]) -> list[list[tuple[float, bool]]]:
+def _loglikelihood_greedy(engine: LMEngine, requests: list[ScoreRequest]) -> list[list[tuple[float, bool]]]:
+    """Each continuation's log-likelihood with lm-eval's ``is_greedy`` flag, where the engine gives
+    one (the ``hf`` engine); else the flag is False."""
     fn = getattr(engine, "loglikelihood_greedy", None)
     if fn is not None:
         return fn(requests)
@@ -229,7 +241,7 @@ def task_configs(tm: Any, names: Sequence[str]) -> dict[str, dict[str, Any]]:
 
 
 def evaluate_side(
-    get_engine: Callable[[], Any],
+    get_engine: Callable[[], Engine],
     model_fp: str,
     names: Sequence[str],
     store: Store,

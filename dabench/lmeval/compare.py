@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from dabench._version import __version__
 from dabench.comparison import Comparison, ModelInfo
 from dabench.engines.fingerprint import file_digest, fingerprint_of
 from dabench.lmeval.pairing import pair_runs
@@ -37,7 +38,7 @@ def compare_from_lmeval(
     base, adapted = read_output_dir(base_dir), read_output_dir(adapted_dir)
     pairs = pair_runs(base.tasks, adapted.tasks, tasks, where=(str(base_dir), str(adapted_dir)))
 
-    def info(run) -> ModelInfo:
+    def info(run: Any) -> ModelInfo:
         fp = fingerprint_of("lm-eval-samples", *(file_digest(t.path) for t in run.tasks.values()))
         return ModelInfo(name=Path(str(run.model_name).rstrip("/")).name or run.model_name, path=str(run.folder),
                          fingerprint=fp)
@@ -76,23 +77,54 @@ def evaluate_lmeval_side(
     return task_runs_from_results(results)
 
 
-def lmeval_tested(
-    base_runs: Mapping[str, Any],
-    adapted_runs: Mapping[str, Any],
-    *,
-    categories: Mapping[str, str] | None = None,
-    resamples: int = 10_000,
-    seed: int = 0,
-    alpha: float = 0.05,
-    margin: float | None = None,
-) -> list[tuple[Any, Any]]:
-    """(TaskResult, PairedResult) per lm-eval (task, filter), before multiplicity correction —
-    the shape the native pipeline's ``tested`` list has, so both can be corrected together."""
-    from dabench.lmeval.stats import DEFAULT_CATEGORY, task_result
+class LmevalPlan:
+    """The ``lmeval:`` tasks of a comparison (a :class:`~dabench.orchestrator.KindPlan`): the
+    task manager built before any model loads, per side the answers through dabench's engine
+    and store, then a paired test per (task, filter)."""
 
-    categories = dict(categories or {})
-    return [task_result(p, category=categories.get(p.lm_task, DEFAULT_CATEGORY), resamples=resamples, seed=seed,
-                        alpha=alpha, margin=margin) for p in pair_runs(base_runs, adapted_runs)]
+    kind = "lm-eval"
+
+    def __init__(self, tasks: Sequence[str], *, include_path: Sequence[str | os.PathLike[str]] = (),
+                 limit: int | float | None = None, shots: int | None = None, fewshot_seed: int = 1234,
+                 seed: int = 0, resamples: int = 10_000, alpha: float = 0.05, margin: float | None = None,
+                 correction: str = "holm", categories: Mapping[str, str] | None = None, engine: str = "hf",
+                 include_key: str = "include_path") -> None:
+        from dabench.lmeval.bridge import task_manager
+
+        check_stats_options(alpha, correction)
+        self.tasks = list(tasks)
+        self.include_path = [str(p) for p in include_path]
+        self.tm = task_manager(self.tasks, include_path)
+        self.limit, self.shots, self.fewshot_seed = limit, shots, fewshot_seed
+        self.seed, self.resamples, self.alpha, self.margin, self.correction = seed, resamples, alpha, margin, correction
+        self.categories = dict(categories or {})
+        self.engine = engine
+        self.include_key = include_key
+        self.runs: dict[str, dict[str, Any]] = {}
+
+    def run(self, role: str, handle: Any, store: Any, progress: Any) -> None:
+        self.runs[role] = evaluate_lmeval_side(handle.get, handle.fingerprint(), self.tasks, store, tm=self.tm,
+                                               label=role, limit=self.limit, shots=self.shots,
+                                               fewshot_seed=self.fewshot_seed, progress=progress)
+
+    def test(self) -> list[tuple[Any, Any]]:
+        from dabench.lmeval.stats import DEFAULT_CATEGORY, task_result
+
+        pairs = pair_runs(self.runs["base"], self.runs["adapted"])
+        return [task_result(p, category=self.categories.get(p.lm_task, self.categories.get(p.task, DEFAULT_CATEGORY)),
+                            resamples=self.resamples, seed=self.seed, alpha=self.alpha, margin=self.margin)
+                for p in pairs]
+
+    def config(self, results: Sequence[Any]) -> dict[str, Any]:
+        return {"tasks": [r.task for r in results], "seed": self.seed, "resamples": self.resamples,
+                "alpha": self.alpha, "margin": self.margin, "correction": self.correction, "source": "lm-eval",
+                "engine": self.engine, "limit": self.limit, "shots": self.shots, "fewshot_seed": self.fewshot_seed,
+                self.include_key: self.include_path}
+
+    def signature(self, results: Sequence[Any], infos: Mapping[str, ModelInfo]) -> dict[str, Any]:
+        return {"dabench_version": __version__,
+                "fingerprints": {"base": infos["base"].fingerprint, "adapted": infos["adapted"].fingerprint},
+                "seed": self.seed, "resamples": self.resamples, "alpha": self.alpha, "correction": self.correction}
 
 
 def compare_lmeval_tasks(
@@ -100,42 +132,18 @@ def compare_lmeval_tasks(
     adapted: str,
     tasks: Sequence[str],
     *,
-    include_path: Sequence[str | os.PathLike] = (),
-    limit: int | float | None = None,
-    shots: int | None = None,
-    fewshot_seed: int = 1234,
-    seed: int = 0,
-    resamples: int = 10_000,
-    alpha: float = 0.05,
-    margin: float | None = None,
-    correction: str = "holm",
-    categories: Mapping[str, str] | None = None,
-    store_path: str | os.PathLike | None = None,
+    store_path: str | os.PathLike[str] | None = None,
     engine: str = "hf",
     engine_options: Mapping[str, Any] | None = None,
     progress: Any = None,
+    **options: Any,
 ) -> Comparison:
-    """Run ``lmeval:<task>`` tasks for both models through dabench's engines and store, then compare."""
-    from dabench.lmeval.bridge import task_manager
-    from dabench.pipeline import _make_handles
-    from dabench.store import Store
+    """Run ``lmeval:<task>`` tasks for both models through dabench's engines and store, then
+    compare (``options``: those of :class:`LmevalPlan`)."""
+    from dabench.handles import make_handles
+    from dabench.orchestrator import run_plans
 
-    check_stats_options(alpha, correction)
-    tm = task_manager(tasks, include_path)
-    base_h, adapted_h = _make_handles(base, adapted, engine, engine_options or {})
-    runs = {}
-    store = Store(store_path)
-    try:
-        for role, handle in (("base", base_h), ("adapted", adapted_h)):
-            runs[role] = evaluate_lmeval_side(handle.get, handle.fingerprint(), tasks, store, tm=tm, label=role,
-                                              limit=limit, shots=shots, fewshot_seed=fewshot_seed, progress=progress)
-            handle.release()
-    finally:
-        store.close()
-    pairs = pair_runs(runs["base"], runs["adapted"])
-    return comparison_from_pairs(
-        pairs, base_h.info(), adapted_h.info(), resamples=resamples, seed=seed, alpha=alpha, margin=margin,
-        correction=correction, categories=categories,
-        config={"engine": engine, "limit": limit, "shots": shots, "fewshot_seed": fewshot_seed,
-                "include_path": [str(p) for p in include_path]},
-    )
+    plan = LmevalPlan(tasks, engine=engine, **options)
+    handles = make_handles(base, adapted, engine, engine_options or {})
+    return run_plans(handles, [plan], store_path=store_path, progress=progress if progress is not None else False,
+                     correction=plan.correction, alpha=plan.alpha, margin=plan.margin)

@@ -9,6 +9,7 @@ metric. A folder may hold several runs of a task; the newest one is used.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +45,7 @@ class LmevalRun:
     tasks: dict[str, LmevalTaskRun]
 
 
-def read_output_dir(folder: str | Path) -> LmevalRun:
+def read_output_dir(folder: str | os.PathLike[str]) -> LmevalRun:
     """The newest logged samples of each task under ``folder`` (one model's run)."""
     root = Path(folder).expanduser()
     if not root.exists():

@@ -15,7 +15,7 @@ import numpy as np
 from dabench._version import __version__
 from dabench.comparison import Comparison, ModelInfo, TaskResult, created_now
 from dabench.lmeval.pairing import PairedTask
-from dabench.metrics.base import Metric, safe_divide
+from dabench.metrics.base import Metric, Values, safe_divide
 from dabench.stats import paired_test
 from dabench.verdicts import apply_verdicts
 
@@ -33,7 +33,7 @@ class MeanMetric(Metric):
         self.higher_is_better = higher_is_better
         self.binary_outcome = binary
 
-    def stats(self, predictions: Sequence[Any], references: Sequence[Any] = ()) -> np.ndarray:
+    def stats(self, predictions: Values, references: Values = ()) -> np.ndarray:
         v = np.asarray(predictions, dtype=np.float64)
         return np.stack([v, np.ones_like(v)], axis=1)
 

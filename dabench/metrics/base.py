@@ -14,9 +14,12 @@ Metrics whose value is not a function of summed statistics (Spearman) set
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Sequence
+from typing import Any, Sequence, TypeAlias
 
 import numpy as np
+
+Values: TypeAlias = Sequence[Any] | np.ndarray
+"""Per-example predictions or references, aligned: a sequence, or a one-dimensional array."""
 
 
 class Metric(ABC):
@@ -34,14 +37,14 @@ class Metric(ABC):
     binary_outcome: bool = False
 
     @abstractmethod
-    def stats(self, predictions: Sequence[Any], references: Sequence[Any]) -> np.ndarray:
+    def stats(self, predictions: Values, references: Values) -> np.ndarray:
         """Per-example sufficient statistics, shape ``(n, k)``, dtype float64."""
 
     @abstractmethod
     def score_from_stats(self, summed: np.ndarray) -> np.ndarray:
         """Scores from statistics summed over examples: ``(..., k) -> (...)``."""
 
-    def score(self, predictions: Sequence[Any], references: Sequence[Any]) -> float:
+    def score(self, predictions: Values, references: Values) -> float:
         """The metric on the whole set."""
         return float(self.score_from_stats(self.condition(self.stats(predictions, references)).sum(axis=0)))
 

@@ -20,13 +20,13 @@ from typing import Sequence
 
 import numpy as np
 
-from dabench.metrics.base import Metric, safe_divide
+from dabench.metrics.base import Metric, Values, safe_divide
 
 #: label index of a missing prediction (what ``None`` becomes)
 MISSING = -1
 
 
-def prediction_indices(values: Sequence, n_labels: int | None) -> np.ndarray:
+def prediction_indices(values: Values, n_labels: int | None) -> np.ndarray:
     """Prediction label indices as int64, ``None`` -> :data:`MISSING`.
 
     Raises ValueError for an index outside ``[0, n_labels)`` other than MISSING (with
@@ -43,7 +43,7 @@ def prediction_indices(values: Sequence, n_labels: int | None) -> np.ndarray:
     return arr
 
 
-def reference_indices(values: Sequence, n_labels: int | None) -> np.ndarray:
+def reference_indices(values: Values, n_labels: int | None) -> np.ndarray:
     """Reference label indices as int64; a reference is never missing."""
     arr = np.asarray(values)
     if arr.dtype == object and any(v is None for v in arr.reshape(-1)):
@@ -54,7 +54,7 @@ def reference_indices(values: Sequence, n_labels: int | None) -> np.ndarray:
     return arr
 
 
-def _aligned(predictions: Sequence, references: Sequence, n_labels: int | None) -> tuple[np.ndarray, np.ndarray]:
+def _aligned(predictions: Values, references: Values, n_labels: int | None) -> tuple[np.ndarray, np.ndarray]:
     p = prediction_indices(predictions, n_labels)
     r = reference_indices(references, n_labels)
     if p.shape != r.shape:
@@ -74,7 +74,7 @@ class Accuracy(Metric):
     def __init__(self, n_labels: int | None = None) -> None:
         self.n_labels = n_labels
 
-    def stats(self, predictions: Sequence, references: Sequence) -> np.ndarray:
+    def stats(self, predictions: Values, references: Values) -> np.ndarray:
         p, r = _aligned(predictions, references, self.n_labels)
         out = np.ones((p.shape[0], 2), dtype=np.float64)
         out[:, 0] = p == r  # MISSING never equals a reference
@@ -100,7 +100,7 @@ class _ConfusionMetric(Metric):
         self.n_labels = n_labels
         self.k = n_labels * (n_labels + 1)
 
-    def stats(self, predictions: Sequence, references: Sequence) -> np.ndarray:
+    def stats(self, predictions: Values, references: Values) -> np.ndarray:
         K = self.n_labels
         p, r = _aligned(predictions, references, K)
         col = np.where(p == MISSING, K, p)

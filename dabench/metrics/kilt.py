@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from dabench.metrics.base import Metric, safe_divide
+from dabench.metrics.base import Metric, Values, safe_divide
 from dabench.metrics.text import (
     best_over_golds,
     exact_match,
@@ -34,6 +34,14 @@ from dabench.metrics.text import (
 )
 
 DEFAULT_RANK_KEYS: tuple[str, ...] = ("wikipedia_id",)
+
+#: a prediction's provenance: retrieved items (``{"wikipedia_id": …, …}``) in rank order, or none
+Provenance = Sequence[Mapping[str, Any]] | None
+#: a gold record's raw ``output`` list: answers and evidence sets (``{"answer": …, "provenance": […]}``)
+GoldOutputs = Sequence[Mapping[str, Any]]
+#: KILT's rank: True where an evidence set completes, False for a page outside every set, and
+#: ``"evidence_set:i"`` holding the place of a partly retrieved set
+Rank = list[bool | str]
 
 
 def _dedupe(items: list[str]) -> list[str]:
@@ -59,15 +67,14 @@ def output_ids(outputs: Sequence[Mapping[str, Any]], rank_keys: Sequence[str]) -
     return ids_list
 
 
-def guess_ids(provenance: Sequence[Mapping[str, Any]] | None, rank_keys: Sequence[str]) -> list[str]:
+def guess_ids(provenance: Provenance, rank_keys: Sequence[str]) -> list[str]:
     """The predicted ids, in rank order, without repeats."""
     if not provenance:
         return []
     return output_ids([{"provenance": list(provenance)}], rank_keys)[0]
 
 
-def rprecision(provenance: Sequence[Mapping[str, Any]] | None, gold_outputs: Sequence[Mapping[str, Any]],
-               rank_keys: Sequence[str] = DEFAULT_RANK_KEYS) -> float:
+def rprecision(provenance: Provenance, gold_outputs: GoldOutputs, rank_keys: Sequence[str] = DEFAULT_RANK_KEYS) -> float:
     """KILT's R-precision of one example (0 when the gold record has no outputs)."""
     guesses = guess_ids(provenance, rank_keys)
     best = None
@@ -79,8 +86,8 @@ def rprecision(provenance: Sequence[Mapping[str, Any]] | None, gold_outputs: Seq
     return 0.0 if best is None else float(best)
 
 
-def kilt_rank(provenance: Sequence[Mapping[str, Any]] | None, gold_outputs: Sequence[Mapping[str, Any]],
-              rank_keys: Sequence[str] = DEFAULT_RANK_KEYS) -> tuple[list, int]:
+def kilt_rank(provenance: Provenance, gold_outputs: GoldOutputs,
+              rank_keys: Sequence[str] = DEFAULT_RANK_KEYS) -> tuple[Rank, int]:
     """KILT's ``get_rank``: the rank list (True where an evidence set completes, False for a
     page outside every set, a placeholder for a partly retrieved set) and the number of
     distinct evidence sets."""
@@ -96,7 +103,7 @@ def kilt_rank(provenance: Sequence[Mapping[str, Any]] | None, gold_outputs: Sequ
             }
             if e_set not in evidence_sets:
                 evidence_sets.append(e_set)
-    rank: list = []
+    rank: Rank = []
     for gid in guesses:
         gid = str(gid).strip()
         found = False
@@ -113,26 +120,26 @@ def kilt_rank(provenance: Sequence[Mapping[str, Any]] | None, gold_outputs: Sequ
     return rank, len(evidence_sets)
 
 
-def _count_true(items: list) -> int:
+def _count_true(items: Rank) -> int:
     return sum(1 for x in items if x is True)
 
 
-def precision_at_k(provenance, gold_outputs, k: int, rank_keys: Sequence[str] = DEFAULT_RANK_KEYS) -> float:
+def precision_at_k(provenance: Provenance, gold_outputs: GoldOutputs, k: int, rank_keys: Sequence[str] = DEFAULT_RANK_KEYS) -> float:
     rank, n_sets = kilt_rank(provenance, gold_outputs, rank_keys)
     return _count_true(rank[:k]) / k if n_sets > 0 else 0.0
 
 
-def recall_at_k(provenance, gold_outputs, k: int, rank_keys: Sequence[str] = DEFAULT_RANK_KEYS) -> float:
+def recall_at_k(provenance: Provenance, gold_outputs: GoldOutputs, k: int, rank_keys: Sequence[str] = DEFAULT_RANK_KEYS) -> float:
     rank, n_sets = kilt_rank(provenance, gold_outputs, rank_keys)
     return _count_true(rank[:k]) / n_sets if n_sets > 0 else 0.0
 
 
-def success_rate_at_k(provenance, gold_outputs, k: int, rank_keys: Sequence[str] = DEFAULT_RANK_KEYS) -> float:
+def success_rate_at_k(provenance: Provenance, gold_outputs: GoldOutputs, k: int, rank_keys: Sequence[str] = DEFAULT_RANK_KEYS) -> float:
     rank, n_sets = kilt_rank(provenance, gold_outputs, rank_keys)
     return float(any(x is True for x in rank[:k])) if n_sets > 0 else 0.0
 
 
-def _gold_answers(outputs: Sequence[Mapping[str, Any]]) -> list[str]:
+def _gold_answers(outputs: GoldOutputs) -> list[str]:
     return gold_set([str(o["answer"]) for o in outputs if isinstance(o, Mapping) and o.get("answer")])
 
 
@@ -155,10 +162,10 @@ class _KiltMetric(Metric):
     def __init__(self, rank_keys: Sequence[str] | None = None) -> None:
         self.rank_keys = tuple(rank_keys) if rank_keys else DEFAULT_RANK_KEYS
 
-    def example_value(self, pred: Any, gold_outputs: Sequence[Mapping[str, Any]]) -> float:  # pragma: no cover
+    def example_value(self, pred: Any, gold_outputs: GoldOutputs) -> float:  # pragma: no cover
         raise NotImplementedError
 
-    def stats(self, predictions: Sequence, references: Sequence) -> np.ndarray:
+    def stats(self, predictions: Values, references: Values) -> np.ndarray:
         if len(predictions) != len(references):
             raise ValueError("predictions and references differ in length")
         out = np.ones((len(predictions), 2), dtype=np.float64)
@@ -179,7 +186,7 @@ class RPrecision(_KiltMetric):
 
     name = "rprec"
 
-    def example_value(self, pred, gold_outputs) -> float:
+    def example_value(self, pred: Any, gold_outputs: GoldOutputs) -> float:
         return rprecision(_pred_field(pred, "provenance"), gold_outputs, self.rank_keys)
 
 
@@ -197,14 +204,14 @@ class _AtK(_KiltMetric):
 class PrecisionAtK(_AtK):
     prefix = "precision"
 
-    def example_value(self, pred, gold_outputs) -> float:
+    def example_value(self, pred: Any, gold_outputs: GoldOutputs) -> float:
         return precision_at_k(_pred_field(pred, "provenance"), gold_outputs, self.k_at, self.rank_keys)
 
 
 class RecallAtK(_AtK):
     prefix = "recall"
 
-    def example_value(self, pred, gold_outputs) -> float:
+    def example_value(self, pred: Any, gold_outputs: GoldOutputs) -> float:
         return recall_at_k(_pred_field(pred, "provenance"), gold_outputs, self.k_at, self.rank_keys)
 
 
@@ -212,7 +219,7 @@ class SuccessRateAtK(_AtK):
     prefix = "success_rate"
     binary_outcome = True
 
-    def example_value(self, pred, gold_outputs) -> float:
+    def example_value(self, pred: Any, gold_outputs: GoldOutputs) -> float:
         return success_rate_at_k(_pred_field(pred, "provenance"), gold_outputs, self.k_at, self.rank_keys)
 
 
@@ -223,7 +230,7 @@ class _KiltScore(_KiltMetric):
     def downstream(self, guess: str, golds: list[str]) -> float:  # pragma: no cover
         raise NotImplementedError
 
-    def example_value(self, pred, gold_outputs) -> float:
+    def example_value(self, pred: Any, gold_outputs: GoldOutputs) -> float:
         answer = _pred_field(pred, "answer")
         guess = "" if answer is None else str(answer).strip()
         if not guess:
@@ -240,7 +247,7 @@ class KiltAccuracy(_KiltScore):
     name = "kilt_accuracy"
     binary_outcome = True
 
-    def downstream(self, guess, golds):
+    def downstream(self, guess: str, golds: list[str]) -> float:
         return strict_match(guess, golds)
 
 
@@ -248,21 +255,21 @@ class KiltEM(_KiltScore):
     name = "kilt_em"
     binary_outcome = True
 
-    def downstream(self, guess, golds):
+    def downstream(self, guess: str, golds: list[str]) -> float:
         return best_over_golds(exact_match, guess, golds)
 
 
 class KiltF1(_KiltScore):
     name = "kilt_f1"
 
-    def downstream(self, guess, golds):
+    def downstream(self, guess: str, golds: list[str]) -> float:
         return best_over_golds(token_f1, guess, golds)
 
 
 class KiltRougeL(_KiltScore):
     name = "kilt_rougel"
 
-    def downstream(self, guess, golds):
+    def downstream(self, guess: str, golds: list[str]) -> float:
         return best_over_golds(rouge_l, guess, golds)
 
 

@@ -15,17 +15,15 @@ do with ``zero_division=0``; scipy returns NaN there.
 
 from __future__ import annotations
 
-from typing import Sequence
-
 import numpy as np
 
-from dabench.metrics.base import Metric
+from dabench.metrics.base import Metric, Values
 
 #: resamples re-ranked at once by Spearman (bounds memory at about CHUNK × n × 8 bytes × 6)
 CHUNK = 512
 
 
-def _as_values(values: Sequence[float], what: str) -> np.ndarray:
+def _as_values(values: Values, what: str) -> np.ndarray:
     arr = np.asarray(values, dtype=np.float64).reshape(-1)
     if arr.size and not np.all(np.isfinite(arr)):
         raise ValueError(f"{what} values must be finite numbers")
@@ -50,7 +48,7 @@ class Pearson(Metric):
     def __init__(self, center: float = 0.0) -> None:
         self.center = float(center)
 
-    def stats(self, predictions: Sequence[float], references: Sequence[float]) -> np.ndarray:
+    def stats(self, predictions: Values, references: Values) -> np.ndarray:
         x = _as_values(predictions, "prediction") - self.center
         y = _as_values(references, "reference") - self.center
         if x.shape != y.shape:
@@ -111,7 +109,7 @@ class Spearman(Metric):
     input_kind = "score"
     requires_provenance = False
 
-    def stats(self, predictions: Sequence[float], references: Sequence[float]) -> np.ndarray:
+    def stats(self, predictions: Values, references: Values) -> np.ndarray:
         x = _as_values(predictions, "prediction")
         y = _as_values(references, "reference")
         if x.shape != y.shape:
@@ -121,7 +119,7 @@ class Spearman(Metric):
     def score_from_stats(self, summed: np.ndarray) -> np.ndarray:
         raise TypeError("Spearman is not a function of summed statistics; use score() or score_resamples()")
 
-    def score(self, predictions: Sequence[float], references: Sequence[float]) -> float:
+    def score(self, predictions: Values, references: Values) -> float:
         st = self.stats(predictions, references)
         return float(self.score_resamples(st, np.ones((1, st.shape[0])))[0])
 

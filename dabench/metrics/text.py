@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from dabench.metrics.base import Metric, safe_divide
+from dabench.metrics.base import Metric, Values, safe_divide
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = frozenset(string.punctuation)
@@ -150,7 +150,7 @@ class _AnswerMetric(Metric):
     def example_value(self, prediction: str, golds: list[str]) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def stats(self, predictions: Sequence, references: Sequence) -> np.ndarray:
+    def stats(self, predictions: Values, references: Values) -> np.ndarray:
         if len(predictions) != len(references):
             raise ValueError("predictions and references differ in length")
         out = np.ones((len(predictions), 2), dtype=np.float64)

@@ -11,11 +11,11 @@ Public surface:
 - :func:`regime_info`: a task's regime details (mean ± sd per model, per-seed scores, runs).
 """
 
-from dabench.regimes._common import regime_info
 from dabench.regimes.backbone import Backbone
 from dabench.regimes.compare import META_ID, REGIMES, compare_regime, majority, seed_list
 from dabench.regimes.config import PRESETS, FinetuneConfig, Preset, ProbeConfig, get_preset
 from dabench.regimes.finetune import finetune_seed, slanted_triangular
+from dabench.regimes.info import regime_info
 from dabench.regimes.probe import extract_features, probe_run
 
 __all__ = [

@@ -12,14 +12,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 import torch
 
 from dabench.data.example import Example
 from dabench.engines import checkpoints as ckpts
-from dabench.regimes import _common as common
+from dabench.model_runs import checkpoint_fingerprint, resolve_checkpoint
+
+if TYPE_CHECKING:  # transformers loads with the model
+    from transformers import PreTrainedTokenizerBase
 
 
 def is_decoder_only(config: Any) -> bool:
@@ -72,12 +75,12 @@ class Backbone:
     def __init__(self, name: str, options: Mapping[str, Any] | None = None) -> None:
         self.name = name
         self.options = dict(options or {})
-        self.ck = common.resolve_checkpoint(name, self.options)
-        self.fp = common.checkpoint_fingerprint(self.ck)
+        self.ck = resolve_checkpoint(name, self.options)
+        self.fp = checkpoint_fingerprint(self.ck)
         self.config = ckpts.read_config(self.ck, trust_remote_code=self._trust)
         self._model: torch.nn.Module | None = None
         self._initial: dict[str, torch.Tensor] | None = None
-        self._tok = None
+        self._tok: PreTrainedTokenizerBase | None = None
         self.loaded = False
 
     @property
@@ -95,7 +98,7 @@ class Backbone:
         cfg = getattr(self.config, "text_config", None) or self.config
         return int(getattr(cfg, "hidden_size", None) or getattr(cfg, "n_embd", None) or getattr(cfg, "d_model"))
 
-    def tokenizer(self):
+    def tokenizer(self) -> PreTrainedTokenizerBase:
         if self._tok is None:
             tok = ckpts.load_tokenizer(self.ck, trust_remote_code=self._trust)
             if tok.pad_token_id is None:
@@ -159,7 +162,8 @@ class Backbone:
         """Token ids of each example's input (one text, or a text pair), truncated to ``max_length``."""
         tok = self.tokenizer()
         window = _window(self.config, max_length)
-        index = {lab: i for i, lab in enumerate(labels)}
+        # keyed by what an example's label may be: an unlabelled example (None) is a KeyError like an unknown label
+        index: dict[str | None, int] = {lab: i for i, lab in enumerate(labels)}
         first = [ex.inputs[fields[0]] for ex in examples]
         second = [ex.inputs[fields[1]] for ex in examples] if len(fields) > 1 else None
         enc = tok(first, second, truncation=True, max_length=window) if second else tok(first, truncation=True, max_length=window)
@@ -167,21 +171,21 @@ class Backbone:
         return Encoded(list(enc["input_ids"]), list(tt) if tt is not None else None,
                        np.array([index[ex.label] for ex in examples], dtype=np.int64))
 
-    def batch(self, data: Encoded, rows: Sequence[int]) -> dict[str, torch.Tensor]:
-        """A right-padded batch of ``rows`` on the backbone's device."""
+    def batch(self, data: Encoded, rows: Sequence[int] | np.ndarray) -> dict[str, torch.Tensor]:
+        """A right-padded batch of ``rows`` (indices into ``data``) on the backbone's device."""
         pad = self.tokenizer().pad_token_id or 0
         width = max(len(data.input_ids[i]) for i in rows)
         ids = torch.full((len(rows), width), pad, dtype=torch.long)
         mask = torch.zeros((len(rows), width), dtype=torch.long)
-        tts = torch.zeros((len(rows), width), dtype=torch.long) if data.token_type_ids is not None else None
         for j, i in enumerate(rows):
             n = len(data.input_ids[i])
             ids[j, :n] = torch.tensor(data.input_ids[i])
             mask[j, :n] = 1
-            if tts is not None:
-                tts[j, :n] = torch.tensor(data.token_type_ids[i])
         out = {"input_ids": ids.to(self.device), "attention_mask": mask.to(self.device)}
-        if tts is not None:
+        if data.token_type_ids is not None:
+            tts = torch.zeros((len(rows), width), dtype=torch.long)
+            for j, i in enumerate(rows):
+                tts[j, :len(data.token_type_ids[i])] = torch.tensor(data.token_type_ids[i])
             out["token_type_ids"] = tts.to(self.device)
         return out
 

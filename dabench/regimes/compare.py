@@ -22,15 +22,15 @@ from dabench.comparison import Comparison, TaskResult
 from dabench.data import resolve_data_dir
 from dabench.errors import TaskError
 from dabench.metrics import task_metric
+from dabench.model_runs import build_comparison, model_info, run_key
 from dabench.progress import Progress, progress_context
 from dabench.registry import get_registry
-from dabench.regimes import _common as common
 from dabench.regimes.backbone import Backbone, Encoded
 from dabench.regimes.config import FinetuneConfig, ProbeConfig, get_preset, with_overrides
 from dabench.regimes.data import RegimeData, load_regime_data
 from dabench.regimes.finetune import finetune_seed
 from dabench.regimes.probe import probe_run
-from dabench.stats import paired_test, paired_test_seeds
+from dabench.stats import PairedResult, SeedsResult, paired_test, paired_test_seeds
 from dabench.store import Store
 from dabench.verdicts import apply_verdicts, check_stats_options
 from dabench.taskspec import TaskSpec
@@ -154,7 +154,7 @@ def compare_regime(
     tested = [_task_result(regime, s, datas[s.name], runs["base"][s.name], runs["adapted"][s.name], seeds_used, cfg,
                            domain, resamples, seed, alpha, margin) for s in specs]
     results = apply_verdicts(tested, correction=correction, alpha=alpha, margin=margin)
-    infos = {role: common.model_info(name, sides[role].ck, sides[role].fp)
+    infos = {role: model_info(name, sides[role].ck, sides[role].fp)
              for role, name in (("base", base), ("adapted", adapted))}
     hyper = cfg.key() | ({"eval_batch_size": cfg.eval_batch_size} if isinstance(cfg, FinetuneConfig) else {"batch_size": cfg.batch_size})
     config = {
@@ -185,11 +185,11 @@ def compare_regime(
         "regime": regime,
         "seeds": seeds_used,
     }
-    return common.build_comparison(infos["base"], infos["adapted"], results, config, signature)
+    return build_comparison(infos["base"], infos["adapted"], results, config, signature)
 
 
 def _run_key(regime: str, spec: TaskSpec, data: RegimeData, cfg: FinetuneConfig | ProbeConfig) -> str:
-    return common.run_key({"kind": f"regime/{regime}", "spec": spec.spec_hash(), "data": data.data_key(),
+    return run_key({"kind": f"regime/{regime}", "spec": spec.spec_hash(), "data": data.data_key(),
                            "config": cfg.key()})
 
 
@@ -241,26 +241,30 @@ def majority(preds: np.ndarray, n_labels: int) -> np.ndarray:
 
 def _task_result(regime: str, spec: TaskSpec, data: RegimeData, runs_b: Runs, runs_a: Runs, seeds: list[int],
                  cfg: FinetuneConfig | ProbeConfig, domain: str | None, resamples: int, seed: int, alpha: float,
-                 margin: float | None) -> tuple[TaskResult, Any]:
+                 margin: float | None) -> tuple[TaskResult, PairedResult | SeedsResult]:
     metric = task_metric(spec, spec.metric)
     refs = data.test.references()
     pb = np.stack([runs_b[s][0] for s in seeds])
     pa = np.stack([runs_a[s][0] for s in seeds])
     clusters = [ex.cluster for ex in data.test.examples] if spec.cluster_field else None
+    res: PairedResult | SeedsResult
     if regime == "finetune":
-        res = paired_test_seeds(metric, np.stack([metric.stats(p, refs) for p in pb]),
-                                np.stack([metric.stats(p, refs) for p in pa]),
-                                clusters=clusters, resamples=resamples, seed=seed, alpha=alpha, margin=margin)
-        scores_b, scores_a = list(res.base_scores), list(res.adapted_scores)
-        sd_b, sd_a = res.base_sd, res.adapted_sd
-        test_name = (f"seeds t-test (examples {1 - res.seed_share:.0%} / seeds {res.seed_share:.0%} of the variance, "
-                     f"df {res.df:.1f})" if res.seed_share is not None and res.df is not None else "seeds t-test")
+        over_seeds = paired_test_seeds(metric, np.stack([metric.stats(p, refs) for p in pb]),
+                                       np.stack([metric.stats(p, refs) for p in pa]),
+                                       clusters=clusters, resamples=resamples, seed=seed, alpha=alpha, margin=margin)
+        scores_b, scores_a = list(over_seeds.base_scores), list(over_seeds.adapted_scores)
+        sd_b, sd_a = over_seeds.base_sd, over_seeds.adapted_sd
+        test_name = (f"seeds t-test (examples {1 - over_seeds.seed_share:.0%} / seeds {over_seeds.seed_share:.0%} of "
+                     f"the variance, df {over_seeds.df:.1f})"
+                     if over_seeds.seed_share is not None and over_seeds.df is not None else "seeds t-test")
+        res = over_seeds
     else:
-        res = paired_test(metric, metric.stats(pb[0], refs), metric.stats(pa[0], refs), clusters=clusters,
-                          resamples=resamples, seed=seed, alpha=alpha, margin=margin)
-        scores_b, scores_a = [float(res.base)], [float(res.adapted)]
+        one_run = paired_test(metric, metric.stats(pb[0], refs), metric.stats(pa[0], refs), clusters=clusters,
+                              resamples=resamples, seed=seed, alpha=alpha, margin=margin)
+        scores_b, scores_a = [float(one_run.base)], [float(one_run.adapted)]
         sd_b = sd_a = None
-        test_name = f"paired permutation ({res.permutation_method}); paired bootstrap CI"
+        test_name = f"paired permutation ({one_run.permutation_method}); paired bootstrap CI"
+        res = one_run
     secondary = {}
     for name in spec.secondary_metrics:
         m = task_metric(spec, name)

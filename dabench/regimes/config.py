@@ -18,7 +18,7 @@ quick look, not a replication of published results; docs/regimes.md says so.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Mapping
+from typing import Any, Mapping, TypeVar
 
 from dabench.errors import TaskError
 
@@ -111,19 +111,24 @@ def get_preset(name: str | None) -> Preset:
         raise TaskError(f"--preset must be one of {', '.join(PRESETS)}, not {name!r}") from None
 
 
-def with_overrides(config: Any, overrides: Mapping[str, Any]) -> Any:
+Config = TypeVar("Config", "FinetuneConfig", "ProbeConfig")
+
+
+def with_overrides(config: Config, overrides: Mapping[str, Any]) -> Config:
     """``config`` with the non-None ``overrides`` applied; unknown names are an error."""
     names = {f.name for f in fields(config)}
     unknown = [k for k, v in overrides.items() if v is not None and k not in names]
     if unknown:
         raise TaskError(f"unknown {type(config).__name__} hyperparameter(s): {', '.join(unknown)}; "
                         f"known: {', '.join(sorted(names))}")
-    new = replace(config, **{k: (tuple(v) if isinstance(v, list) else v) for k, v in overrides.items() if v is not None})
+    # values as the user gave them (validated below); lists (from JSON/YAML) become the configs' tuples
+    changes: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v) for k, v in overrides.items() if v is not None}
+    new = replace(config, **changes)
     _validate(new)
     return new
 
 
-def _validate(cfg: Any) -> None:
+def _validate(cfg: FinetuneConfig | ProbeConfig) -> None:
     def positive(name: str) -> None:
         v = getattr(cfg, name, None)
         if v is not None and not v > 0:

@@ -17,7 +17,7 @@ import numpy as np
 
 from dabench.data.example import Example
 from dabench.errors import TaskError
-from dabench.regimes._common import ids_hash
+from dabench.model_runs import ids_hash
 from dabench.runner import TaskPlan, plan_task
 from dabench.taskspec import TaskSpec
 

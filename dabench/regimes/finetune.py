@@ -72,7 +72,8 @@ def bucket_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generato
 
 
 def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    decay, no_decay = [], []
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
@@ -137,7 +138,7 @@ def finetune_seed(
     rng = np.random.default_rng(seed)
     model = Classifier(net, backbone.hidden_size, n_labels, cfg.dropout,
                        resolve_pooling(cfg.pooling, backbone.config)).to(backbone.device)
-    optimizer = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=tuple(cfg.adam_betas),
+    optimizer = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=cfg.adam_betas,
                                   eps=cfg.adam_eps)
     n_batches = math.ceil(len(train) / cfg.batch_size)
     steps_per_epoch = math.ceil(n_batches / cfg.grad_accum)

@@ -101,31 +101,3 @@ def flags(task: Mapping[str, Any]) -> list[str]:
         out.append("not non-inferior")
     return out
 
-
-def protocol(data: Mapping[str, Any]) -> str:
-    """One line saying how the statistics were done."""
-    from dabench.render.regime_fmt import protocol_parts, regime_of, seeds_test
-
-    cfg = data.get("config", {})
-    corr = CORRECTION_NAMES.get(cfg.get("correction", "holm"), str(cfg.get("correction")))
-    regime = regime_of(data)
-    prompting = regime == "prompt"
-    test, ci_kind, p_kind = seeds_test(data) if regime == "finetune" else (
-        "paired bootstrap", "percentile", "paired permutation")
-    parts = protocol_parts(data) + [
-        f"{test} (B = {cfg.get('resamples', '?')}), {pct(ci_level(data))}% {ci_kind} CI",
-        f"{p_kind} p-values, {corr}-adjusted across {len(data['tasks'])} tasks",
-        f"α = {cfg.get('alpha', 0.05)}",
-    ]
-    if prompting:
-        parts.append(f"{cfg.get('shots', 0)}-shot")
-    parts.append(f"{'resampling ' if not prompting else ''}seed {cfg.get('seed', 0)}")
-    if cfg.get("margin"):
-        parts.append(f"margin {cfg['margin']}")
-    if cfg.get("limit"):
-        parts.append(f"first {cfg['limit']} {'documents' if regime == 'intrinsic' else 'examples'} per task")
-    if cfg.get("select_prompt"):
-        parts.append("prompt chosen per model on a validation split")
-    if cfg.get("domain"):
-        parts.append(f"domain {cfg['domain']}")
-    return "; ".join(parts)

@@ -13,14 +13,17 @@ import io
 from collections.abc import Mapping
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dabench.render import fmt
+
+if TYPE_CHECKING:  # matplotlib loads only when an SVG is drawn (and its typing module is 3.8+)
+    from matplotlib.typing import RcKeyType
 
 #: verdict -> (colour, marker); shapes differ too, so the plot reads without colour
 VERDICT_STYLE = {"win": ("#1a7f37", "^"), "tie": ("#6e7781", "o"), "loss": ("#cf222e", "v")}
 
-_RC = {
+_RC: dict[RcKeyType, Any] = {
     "svg.hashsalt": "dabench",
     "svg.fonttype": "none",
     "text.parse_math": False,

@@ -28,6 +28,7 @@ from dabench._version import __version__
 from dabench.render import fmt
 from dabench.render.forest import forest_svg
 from dabench.render.load import as_dict
+from dabench.render.protocol import protocol
 from dabench.render.regime_fmt import run_rows, score
 
 CORRECTION_NAMES = fmt.CORRECTION_NAMES
@@ -114,7 +115,7 @@ def comparison_view(comparison: Any, *, forest_title: str | None = None) -> dict
     return {
         "base": data["base"], "adapted": data["adapted"],
         "created": str(data.get("created", "")), "dabench_version": str(data.get("dabench_version", "")),
-        "protocol": fmt.protocol(data),
+        "protocol": protocol(data),
         "alpha": cfg.get("alpha", 0.05),
         "correction_name": CORRECTION_NAMES.get(cfg.get("correction", "holm"), str(cfg.get("correction"))),
         "level": fmt.pct(fmt.ci_level(data)),

@@ -17,6 +17,7 @@ from typing import Any
 from dabench.render import fmt
 from dabench.render.forest import text_forest
 from dabench.render.load import as_dict
+from dabench.render.protocol import protocol
 from dabench.render.regime_fmt import run_rows, score
 
 #: characters with an inline meaning in (GitHub-flavoured) Markdown, escaped with a backslash:
@@ -69,7 +70,7 @@ def render_markdown(comparison: Any, *, forest_image: str | None = None, disagre
         lines.append(f"- **{role}:** {md_escape(m['name'])} at {md_escape(m['path'])}, "
                      f"fingerprint {_code(md_escape(m['fingerprint'][:16]))}")
     lines.append(f"- **Created:** {md_escape(data.get('created', ''))} with dabench {md_escape(data.get('dabench_version', ''))}")
-    lines.append(f"- **Protocol:** {md_escape(fmt.protocol(data))}")
+    lines.append(f"- **Protocol:** {md_escape(protocol(data))}")
     lines += ["", "Δ = adapted − base on each task's headline metric; a task is a win or a loss only when its "
               "adjusted p-value is below alpha, otherwise a tie.", ""]
 

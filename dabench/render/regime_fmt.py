@@ -17,6 +17,11 @@ from dabench.render import fmt
 MEASURE_NAMES = {"perplexity": "PPL", "pseudo_perplexity": "PPPL"}
 
 
+def measure_name(details: Mapping[str, Any]) -> str:
+    """The short name of an intrinsic task's measure (``PPL`` when the details name none)."""
+    return MEASURE_NAMES.get(str(details.get("measure")), "PPL")
+
+
 def regime_of(data: Mapping[str, Any]) -> str:
     """The comparison's regime (``prompt`` for comparisons written before regimes existed)."""
     return str((data.get("config") or {}).get("regime") or "prompt")
@@ -58,7 +63,7 @@ def score(task: Mapping[str, Any], side: str) -> str:
         return f"{fmt.num(r.get(f'{side}_mean', task[side]))} ± {fmt.num(sd)}"
     ppl = (r.get("perplexity") or {}).get(side)
     if ppl is not None:
-        return f"{fmt.num(task[side])} ({MEASURE_NAMES.get(r.get('measure'), 'PPL')} {fmt.num(ppl, 1)})"
+        return f"{fmt.num(task[side])} ({measure_name(r)} {fmt.num(ppl, 1)})"
     return fmt.num(task[side])
 
 
@@ -105,7 +110,7 @@ def run_rows(data: Mapping[str, Any]) -> list[dict[str, str]]:
         if r.get("perplexity"):
             p = r["perplexity"]
             rows.append({"task": t["task"], "model": "both", "run": f"{r.get('documents', t['n'])} documents",
-                         "score": f"{MEASURE_NAMES.get(r.get('measure'), 'PPL')} {fmt.num(p['base'], 1)} → "
+                         "score": f"{measure_name(r)} {fmt.num(p['base'], 1)} → "
                                   f"{fmt.num(p['adapted'], 1)} (×{p['ratio']:.3f})",
                          "detail": f"unit {r.get('unit', '?')}, window {r.get('window', '?')}, "
                                    f"source {r.get('source', '?')}"})

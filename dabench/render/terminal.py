@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
@@ -32,11 +32,12 @@ def comparison_table(data: dict[str, Any]) -> Table:
     title = f"{data['adapted']['name']} vs {data['base']['name']}"
     ci_pct = 100 * (1 - cfg.get("alpha", 0.05))
     table = Table(title=title, caption=_caption(data))
-    for col, justify in (
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("task", "left"), ("category", "left"), ("metric", "left"), ("n", "right"), ("base", "right"),
         ("adapted", "right"), ("Δ", "right"), (f"{ci_pct:g}% CI", "right"), ("p", "right"),
         ("adj. p", "right"), ("verdict", "left"),
-    ):
+    )
+    for col, justify in columns:
         table.add_column(col, justify=justify)
     for t in data["tasks"]:
         verdict = t["verdict"] + (" (underpowered)" if t.get("underpowered") else "")

@@ -17,7 +17,7 @@ With clusters the rows stay the examples and each row points at its cluster.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Hashable, Sequence
 
 import numpy as np
@@ -53,6 +53,10 @@ class Units:
     discordant: np.ndarray
     #: True when the units are clusters given by the caller
     clustered: bool = False
+    #: derived once in ``__post_init__`` (see the properties below); not arguments, not compared
+    _discordant_index: np.ndarray = field(init=False, repr=False, compare=False)
+    _base_matrix: np.ndarray | sparse.csr_matrix = field(init=False, repr=False, compare=False)
+    _diff: np.ndarray | sparse.csr_matrix = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         disc = np.flatnonzero(self.discordant)
@@ -72,17 +76,17 @@ class Units:
     def base_matrix(self) -> np.ndarray | sparse.csr_matrix:
         """The base rows ``(R, k)`` for products with counts: sparse (CSR) when mostly zeros,
         as confusion-cell statistics are."""
-        return self._base_matrix  # type: ignore[attr-defined,no-any-return]
+        return self._base_matrix
 
     @property
     def discordant_index(self) -> np.ndarray:
         """Indices of the discordant types, in type order."""
-        return self._discordant_index  # type: ignore[attr-defined,no-any-return]
+        return self._discordant_index
 
     @property
     def diff(self) -> np.ndarray | sparse.csr_matrix:
         """``adapted − base`` on the discordant types, ``(Td, k)`` (sparse when mostly zeros)."""
-        return self._diff  # type: ignore[attr-defined,no-any-return]
+        return self._diff
 
     def row_counts(self, type_counts: np.ndarray) -> np.ndarray:
         """Per-row counts from per-type counts ``(b, T) -> (b, R)``."""

@@ -38,7 +38,7 @@ def _interval(result: Any, alpha: float) -> tuple[float, float]:
     interval = getattr(result, "interval", None)
     if callable(interval):
         return interval(level)
-    return tuple(result.ci_tost)  # type: ignore[return-value]
+    return tuple(result.ci_tost)
 
 
 def decide(

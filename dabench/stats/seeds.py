@@ -36,7 +36,7 @@ import numpy as np
 from scipy.stats import t as student_t
 
 from dabench.errors import PairingError
-from dabench.metrics.base import Metric
+from dabench.metrics.base import Metric, Values
 from dabench.stats import _resample
 from dabench.stats._units import Units, build_units
 from dabench.stats.paired import _clean, check_common
@@ -271,7 +271,7 @@ class _Unconditioned(Metric):
         self.higher_is_better = metric.higher_is_better
         self.binary_outcome = metric.binary_outcome
 
-    def stats(self, predictions: Sequence[Any], references: Sequence[Any]) -> np.ndarray:
+    def stats(self, predictions: Values, references: Values) -> np.ndarray:
         return self._metric.stats(predictions, references)
 
     def score_from_stats(self, summed: np.ndarray) -> np.ndarray:

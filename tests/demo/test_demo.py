@@ -1,7 +1,8 @@
 """The demo's data, task specs and model build.
 
-The full demo build (the shipped recipe, ~20 s on 2 idle cores) runs once per session; the
-determinism checks use a cut-down recipe so they cost a second or two each.
+The full demo build (the shipped recipe, ~20 s on 2 idle cores) runs once per session (the
+``built`` fixture of ``conftest.py``); the determinism checks use a cut-down recipe so they
+cost a second or two each.
 """
 
 from __future__ import annotations
@@ -14,31 +15,12 @@ import pytest
 import torch
 from scipy.stats import binomtest
 
-from dabench.data import read_examples
-from dabench.demo import DATA_DIR, DEMO_DOMAIN, DEMO_TASKS, TASKS_DIR, BuildConfig, TrainConfig, build_demo
+from dabench.data import load_split
+from dabench.demo import DATA_DIR, DEMO_DOMAIN, DEMO_TASKS, BuildConfig, TrainConfig, build_demo
 from dabench.demo import generate
-from dabench.registry import load_spec_file
 from dabench.taskspec import TaskSpec
 
 TINY = BuildConfig(base=TrainConfig(steps=6, lr=3e-3, warmup=2), adapted=TrainConfig(steps=4, lr=3e-3, warmup=2))
-
-
-@pytest.fixture(scope="session")
-def built(tmp_path_factory):
-    """The shipped demo build (seed 0) and the progress calls it made."""
-    calls: list[tuple[str, float]] = []
-    out = tmp_path_factory.mktemp("demo")
-    assets = build_demo(out, seed=0, progress=lambda stage, frac: calls.append((stage, frac)))
-    return assets, calls
-
-
-@pytest.fixture(scope="session")
-def specs() -> dict[str, TaskSpec]:
-    out = {}
-    for path in sorted(TASKS_DIR.glob("*.yaml")):
-        for spec in load_spec_file(path):
-            out[spec.name] = spec
-    return out
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +35,8 @@ def loaded(built):
 
 
 def _examples(spec: TaskSpec, split: str):
-    return read_examples(spec, DATA_DIR / spec.files[split], split)
+    """A split of a demo task, read from the data shipped with dabench (no data dir)."""
+    return load_split(spec, split, None)[0]
 
 
 def _weights_hash(model_dir: Path) -> str:
@@ -125,9 +108,9 @@ def test_specs_validate_and_read(specs):
     assert len(_examples(specs["demo_knowledge"], "test")) == 180
 
 
-def test_evaluated_facts_are_never_in_template_phrasing():
+def test_evaluated_facts_are_never_in_template_phrasing(specs):
     """The domain corpus states each evaluated fact, but never as a task prompt would."""
-    spec = load_spec_file(TASKS_DIR / "demo_domain.yaml")[0]
+    spec = specs["demo_domain"]
     domain = (DATA_DIR / "corpus" / "domain.txt").read_text(encoding="utf-8")
     general = (DATA_DIR / "corpus" / "general.txt").read_text(encoding="utf-8")
     general_words = set(general.split())
@@ -137,7 +120,7 @@ def test_evaluated_facts_are_never_in_template_phrasing():
             assert f" {c} " in f" {domain} " and c not in general_words
             for t in spec.templates:
                 assert t.text.format(**ex.inputs) not in domain
-    reviews = load_spec_file(TASKS_DIR / "demo_general.yaml")[0]
+    reviews = specs["demo_general"]
     corpus_lines = general.splitlines()
     for ex in _examples(reviews, "test"):
         assert not any(line.startswith(ex.inputs["text"]) for line in corpus_lines)
@@ -154,7 +137,6 @@ def test_build_writes_loadable_models(built, loaded):
     assert model_b.config.n_layer == 2 and model_b.config.vocab_size == len(tok_b)
     assert tok_b.eos_token_id is not None and tok_b.pad_token_id is not None
     assert _weights_hash(assets.base_dir) != _weights_hash(assets.adapted_dir)
-    assert assets.data_dir == DATA_DIR and assets.tasks_dir == TASKS_DIR
     marker = json.loads((assets.base_dir.parent / "demo_build.json").read_text())
     assert marker["seed"] == 0
 

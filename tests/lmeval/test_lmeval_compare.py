@@ -27,7 +27,7 @@ def test_lmeval_compare_equals_pairing_cli_runs(lm_pair, lmeval_tasks, lmeval_ou
         for k in ("base", "adapted", "delta", "ci", "p_value", "p_adjusted", "verdict"):
             assert a[k] == pytest.approx(b[k]), k
 
-    import dabench.pipeline as pipeline
+    import dabench.handles as pipeline
 
     loads = []
     real = pipeline.load_engine
@@ -66,3 +66,41 @@ def test_lmeval_tasks_mix_with_native_tasks_in_dabench_compare(lm_pair, lmeval_t
     holm = multipletests([t["p_value"] for t in mixed["tasks"]], method="holm")[1]
     assert [t["p_adjusted"] for t in mixed["tasks"]] == pytest.approx(list(holm))
     capsys.readouterr()
+
+
+def test_a_mixed_run_loads_each_checkpoint_once_per_side(lm_pair, lmeval_tasks, shared_data, tmp_path, monkeypatch):
+    """Prompted + intrinsic + lm-eval tasks in one `dabench.compare`: the kinds run side by side on one
+    model handle per side, so each checkpoint's weights load once (they loaded three times when each
+    kind ran its own pipeline); the numbers equal the kinds run alone, in one Holm family."""
+    from statsmodels.stats.multitest import multipletests
+
+    import dabench
+    from dabench.engines import checkpoints as ckpts
+    from dabench.lmeval import compare_lmeval_tasks
+
+    base, adapted = lm_pair
+    loads: list[str] = []
+    real = ckpts.load_model
+
+    def counting(ck, *a, **k):
+        loads.append(str(ck.location))
+        return real(ck, *a, **k)
+
+    monkeypatch.setattr(ckpts, "load_model", counting)
+    opts = dict(data_dir=shared_data, limit=LIMIT, resamples=500, progress=False)
+    mixed = dabench.compare(str(base), str(adapted), ["sst2", "sst2_text_ppl", "lmeval:dab_sst2"],
+                            lmeval_include_path=[lmeval_tasks], store_path=tmp_path / "mixed.sqlite", **opts)
+    assert sorted(loads) == sorted([str(base), str(adapted)])
+    assert mixed.config["tasks_by_regime"] == {"prompt": ["sst2"], "lm-eval": ["lmeval:dab_sst2"],
+                                               "intrinsic": ["sst2_text_ppl"]}
+    alone = {}
+    for comp in (dabench.compare(str(base), str(adapted), ["sst2"], store_path=tmp_path / "a.sqlite", **opts),
+                 dabench.compare(str(base), str(adapted), ["sst2_text_ppl"], store_path=tmp_path / "b.sqlite", **opts),
+                 compare_lmeval_tasks(str(base), str(adapted), ["lmeval:dab_sst2"], include_path=[lmeval_tasks],
+                                      limit=LIMIT, resamples=500, store_path=tmp_path / "c.sqlite")):
+        alone.update({t.task: t for t in comp.tasks})
+    for t in mixed.tasks:
+        a = alone[t.task]
+        assert (t.base, t.adapted, t.delta, t.ci, t.p_value) == (a.base, a.adapted, a.delta, a.ci, a.p_value), t.task
+    holm = multipletests([t.p_value for t in mixed.tasks], method="holm")[1]
+    assert [t.p_adjusted for t in mixed.tasks] == pytest.approx(list(holm))

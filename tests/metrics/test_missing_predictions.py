@@ -181,7 +181,7 @@ def test_provenance_metrics_count_guesses_without_provenance(shared_data):
 
 
 def test_pipeline_notes_missing_predictions_per_model():
-    from dabench.pipeline import _shown, missing_notes
+    from dabench.prompting import _shown, missing_notes
 
     spec = get_registry().get("sst2")
     m = task_metric(spec, spec.metric)
@@ -213,7 +213,7 @@ def test_task_notes_round_trip_and_render():
 
 
 def _sides(spec, shared_data, pred_b, pred_a):
-    from dabench.pipeline import _Side
+    from dabench.prompting import _Side
     from dabench.runner import plan_task
 
     plan = plan_task(spec, shared_data, limit=len(pred_b))
@@ -221,7 +221,7 @@ def _sides(spec, shared_data, pred_b, pred_a):
 
 
 def test_compare_task_result_notes_missing_answers(shared_data):
-    from dabench.pipeline import _task_result
+    from dabench.prompting import _task_result
 
     spec = get_registry().get("hotpotqa")
     plan, _ = _sides(spec, shared_data, [None] * 12, [None] * 12)
@@ -234,7 +234,7 @@ def test_compare_task_result_notes_missing_answers(shared_data):
 
 
 def test_compare_refuses_missing_regression_predictions_naming_the_model(shared_data):
-    from dabench.pipeline import _task_result
+    from dabench.prompting import _task_result
 
     spec = get_registry().get("stsb")
     pred_a = [2.5] * 10

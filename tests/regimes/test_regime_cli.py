@@ -7,8 +7,10 @@ import json
 import pytest
 
 import dabench
-from dabench.cli import main, regime_cmd
+from dabench.cli import main
 from dabench.errors import DabenchError, TaskError
+from dabench.options import RunOptions, parse_seeds, replayed
+from dabench.run import run_comparison
 from dabench.regimes import regime_info
 from tests.regimes._tiny import TASKS_DIR
 
@@ -66,25 +68,28 @@ def test_intrinsic_tasks_mix_with_prompted_ones_in_one_holm_family(lm_pair, shar
 
 
 def test_parse_seeds():
-    assert regime_cmd.parse_seeds("5") == 5
-    assert regime_cmd.parse_seeds("0,1,7") == [0, 1, 7]
-    assert regime_cmd.parse_seeds(None) is None
+    assert parse_seeds("5") == 5
+    assert parse_seeds("0,1,7") == [0, 1, 7]
+    assert parse_seeds(None) is None
     with pytest.raises(DabenchError, match="--seeds 'x'"):
-        regime_cmd.parse_seeds("x")
+        parse_seeds("x")
+    with pytest.raises(DabenchError, match="--seeds '0'"):
+        parse_seeds("0")
 
 
 def test_cli_refusal_is_one_line_and_exit_2(bert_pair, capsys):
     base, adapted = bert_pair
     assert main(["compare", str(base), str(adapted), "--tasks", "chemprot", "--regime", "probe", "--shots", "2"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["dabench: error: shots (--shots) applies to prompting, not to regime 'probe'"]
+    assert err == ["dabench: error: --shots applies to prompting, not to --regime probe; drop it or change --regime"]
 
 
 def test_dtype_is_refused_with_a_training_regime(bert_pair):
     base, adapted = bert_pair
     with pytest.raises(DabenchError, match="--dtype applies to prompting"):
-        regime_cmd.run_comparison(str(base), str(adapted), ["chemprot"], regime="finetune",
-                                  engine_options={"dtype": "bfloat16"})
+        RunOptions.layered({"regime": "finetune", "dtype": "bfloat16"})
+    assert main(["compare", str(base), str(adapted), "--tasks", "chemprot", "--regime", "finetune",
+                 "--dtype", "bfloat16"]) == 2
 
 
 def _cli(*args: str) -> list[str]:
@@ -153,23 +158,34 @@ def test_gate_two_checkpoints_under_the_probe_regime(bert_pair, shared_data, tmp
 
 
 def test_replay_options():
-    assert regime_cmd.replay_options({"regime": "prompt"}) == {"regime": "prompt"}
-    assert regime_cmd.replay_options({}) == {"regime": "prompt"}
-    assert regime_cmd.replay_options({"regime": "intrinsic", "max_length": 64}) == {"regime": "intrinsic",
-                                                                                    "max_length": 64}
+    assert replayed({"regime": "prompt"}) == {"regime": "prompt"}
+    assert replayed({}) == {}
+    assert replayed({"regime": "intrinsic", "max_length": 64}) == {"regime": "intrinsic", "max_length": 64}
     ft = {"regime": "finetune", "preset": "dsp", "seeds": [0, 1], "hyperparameters": {"lr": 1e-4}}
-    assert regime_cmd.replay_options(ft) == {"regime": "finetune", "preset": "dsp", "seeds": [0, 1],
-                                             "hyperparameters": {"lr": 1e-4}}
+    assert replayed(ft) == {"regime": "finetune", "preset": "dsp", "seeds": "0,1"}
+    run = RunOptions.layered({}, stored=ft)
+    kwargs = run.compare_kwargs(["chemprot"])
+    assert (kwargs["regime"], kwargs["preset"], kwargs["seeds"], kwargs["hyperparameters"]) == \
+        ("finetune", "dsp", [0, 1], {"lr": 1e-4})
+    # a flag given overrides the stored value; another regime drops the stored hyperparameters
+    assert RunOptions.layered({"lr": 3e-5}, stored=ft).compare_kwargs(["x"])["lr"] == 3e-5
+    assert "hyperparameters" not in RunOptions.layered({"regime": "probe"}, stored=ft).compare_kwargs(["x"])
+    # engine options are recorded and replayed; the machine's device and batch size are not
+    rec = RunOptions.layered({"arch": "cfg/", "ckpt_prefix": "model.", "device": "cuda", "batch_size": 4}).recorded()
+    assert rec == {"arch": "cfg/", "ckpt_prefix": "model."}
+    assert replayed({"options": rec})["arch"] == "cfg/"
 
 
 def test_prompt_regime_through_the_cli_path(lm_pair, shared_data, tmp_path):
     """--regime prompt (the default): unset training options are dropped, --batch-size goes to the engine."""
     base, adapted = lm_pair
-    comp = regime_cmd.run_comparison(str(base), str(adapted), ["sst2"], regime="prompt", seeds=None, epochs=None,
-                                     batch_size=4, max_length=None, data_dir=shared_data, limit=8, resamples=200,
-                                     store_path=tmp_path / "s.sqlite", progress=False)
+    opts = RunOptions.layered({"batch_size": 4, "data_dir": str(shared_data), "limit": 8, "resamples": 200,
+                               "store": str(tmp_path / "s.sqlite")})
+    assert opts.compare_kwargs(["sst2"])["engine_options"] == {"dtype": "auto", "batch_size": 4}
+    comp = run_comparison(str(base), str(adapted), ["sst2"], opts, progress=False)
     assert comp.task("sst2").n == 8 and comp.config["regime"] == "prompt"
-    assert regime_cmd.replay_options(comp.config) == {"regime": "prompt"}
+    assert replayed(comp.config)["regime"] == "prompt" and comp.config["options"] == {"limit": 8, "resamples": 200,
+                                                                                      "data_dir": str(shared_data)}
 
 
 def test_intrinsic_task_names_run_the_intrinsic_regime(bert_pair, shared_data, tmp_path):

@@ -1,4 +1,10 @@
-"""Pieces shared by the regime and intrinsic comparisons: checkpoints, run keys, the Comparison."""
+"""What the comparisons that load and run models themselves share: the regimes and the intrinsic metrics.
+
+Both resolve a checkpoint, fingerprint its files, key a model's stored records by a hash of
+everything besides the model that determines them, and build the :class:`Comparison` of the
+results. These pieces live here, below both packages, so neither imports the other for them
+(the regimes only delegate ``regime="intrinsic"`` to :mod:`dabench.intrinsic`).
+"""
 
 from __future__ import annotations
 
@@ -9,16 +15,17 @@ from typing import Any, Mapping, Sequence
 
 from dabench._version import __version__
 from dabench.comparison import Comparison, ModelInfo, TaskResult, created_now
-from dabench.engines import checkpoints as ckpts
+from dabench.engines import checkpoints as ckpts, resolve_options
 from dabench.errors import CheckpointError
 
+
 def resolve_checkpoint(name: str, options: Mapping[str, Any] | None = None) -> ckpts.Checkpoint:
-    opts = options or {}
-    return ckpts.resolve(name, arch=opts.get("arch"), adapter_base=opts.get("adapter_base"), prefix=opts.get("ckpt_prefix"))
+    """The checkpoint ``name`` names under the engine ``options`` (``arch``, ``adapter_base``, ``ckpt_prefix``)."""
+    return resolve_options(name, options or {})
 
 
 def checkpoint_fingerprint(ck: ckpts.Checkpoint) -> str:
-    """Fingerprint of the checkpoint's files (never downloads: a hub model must be cached)."""
+    """Fingerprint of the checkpoint's files (downloads only a hub model missing from the cache)."""
     try:
         return ckpts.fingerprint(ck, download=False)
     except CheckpointError:
@@ -26,6 +33,7 @@ def checkpoint_fingerprint(ck: ckpts.Checkpoint) -> str:
 
 
 def model_info(name: str, ck: ckpts.Checkpoint, fp: str) -> ModelInfo:
+    """How the Comparison names a model: its last path component, where it was loaded from, its fingerprint."""
     return ModelInfo(name=Path(name.rstrip("/")).name or name, path=str(ck.location), fingerprint=fp)
 
 
@@ -42,18 +50,9 @@ def ids_hash(ids: Sequence[str]) -> str:
 def build_comparison(
     base: ModelInfo, adapted: ModelInfo, results: list[TaskResult], config: dict[str, Any], signature: dict[str, Any]
 ) -> Comparison:
-    """The Comparison of a regime run."""
+    """The Comparison of a run, stamped with this dabench's version and the time."""
     return Comparison(
         base=base, adapted=adapted, config=config, tasks=results, signature={"dabench_version": __version__, **signature},
         dabench_version=__version__,
         created=created_now(),
     )
-
-
-def regime_info(comparison: Comparison | Mapping[str, Any], task: str) -> dict[str, Any]:
-    """The regime details of ``task`` in a Comparison (object or dict); ``{}`` for a prompted task."""
-    data = comparison.to_dict() if isinstance(comparison, Comparison) else comparison
-    for t in data["tasks"]:
-        if t["task"] == task:
-            return dict(t.get("regime") or {})
-    raise KeyError(f"no task {task!r} in this comparison")

@@ -1,0 +1,30 @@
+"""Where a comparison's files go: ``comparison.json`` and its Markdown and HTML reports, in
+``--out`` or ``reports/<adapted>_vs_<base>/`` (shared by ``compare``, ``lmeval`` and ``demo``)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+
+def default_out_dir(base: str, adapted: str) -> Path:
+    def slug(s: str) -> str:
+        return re.sub(r"[^\w.-]+", "_", Path(s.rstrip("/")).name or s)[:60]
+
+    return Path("reports") / f"{slug(adapted)}_vs_{slug(base)}"
+
+
+def write_outputs(data: dict[str, Any], out: Path) -> list[Path]:
+    """comparison.json plus the Markdown and HTML reports when their renderers are present."""
+    from dabench.comparison import Comparison
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = [Comparison.from_dict(data).save(out / "comparison.json")]
+    from dabench.render.html import write_html_report
+    from dabench.render.markdown import write_markdown_report
+
+    write_markdown_report(data, out / "report.md")
+    write_html_report(data, out / "report.html")
+    written += [out / "report.md", out / "report.html"]
+    return written

@@ -1,0 +1,103 @@
+"""Model handles: a checkpoint resolved, fingerprinted and preflighted before anything loads,
+its engine loaded on first use and released when a side is done.
+
+A PEFT adapter and its own base share one load (:class:`SharedLoad`): the base side runs on the
+adapter's engine with the adapter switched off, so the base weights load once.
+"""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+from typing import Any, Mapping
+
+from dabench.comparison import ModelInfo
+from dabench.engines import Engine, load_engine, resolve_options
+from dabench.engines.checkpoints import fingerprint as checkpoint_fingerprint, preflight, resolve_against_base, shares_base
+from dabench.errors import CheckpointError
+
+
+class ModelHandle:
+    """A checkpoint whose engine is loaded on first use and released when done.
+
+    A PEFT adapter and its own base share one load (``SharedLoad``): the base side runs on
+    the adapter's engine with the adapter switched off, so the base weights load once.
+    """
+
+    def __init__(self, checkpoint: str, engine: str, options: Mapping[str, Any], *,
+                 resolved: Any = None, shared: "SharedLoad | None" = None, role: str = "own") -> None:
+        self.checkpoint = checkpoint
+        self.kind = engine
+        self.options = dict(options)
+        self.resolved = resolved or resolve_options(checkpoint, self.options)
+        self.location = self.resolved.location
+        self._shared = shared
+        self._role = role
+        self._engine: Engine | None = None
+        self.loaded = False
+        self._fp: str | None = None
+
+    def fingerprint(self) -> str:
+        if self._fp is None:
+            try:
+                self._fp = checkpoint_fingerprint(self.resolved, download=False)
+            except CheckpointError:  # a hub model not in the local cache: loading fetches it
+                self._fp = self.get().fingerprint()
+        return self._fp
+
+    def get(self) -> Engine:
+        if self._engine is None:
+            if self._shared is not None:
+                adapter = self._shared.get()
+                self._engine = adapter.base_view(self.checkpoint) if self._role == "base" else adapter
+            else:
+                self._engine = load_engine(self.kind, self.checkpoint, resolved=self.resolved, **self.options)
+            self.loaded = True
+        return self._engine
+
+    def loaded_engine(self) -> Engine | None:
+        """The engine if it is loaded already (another kind of the same side loaded it), else None."""
+        return self._engine
+
+    def release(self) -> None:
+        self._engine = None
+        if self._shared is not None:
+            self._shared.release()
+        gc.collect()
+
+    def info(self) -> ModelInfo:
+        return ModelInfo(name=Path(self.checkpoint).name or self.checkpoint, path=str(self.location), fingerprint=self.fingerprint())
+
+
+class SharedLoad:
+    """One adapter engine serving two handles; freed when both are released."""
+
+    def __init__(self, adapted: str, engine: str, options: Mapping[str, Any], resolved: Any) -> None:
+        self.args = (engine, adapted)
+        self.options = dict(options, resolved=resolved)
+        self.engine: Engine | None = None
+        self.users = 2
+
+    def get(self) -> Engine:
+        if self.engine is None:
+            self.engine = load_engine(*self.args, **self.options)
+        return self.engine
+
+    def release(self) -> None:
+        self.users -= 1
+        if self.users <= 0:
+            self.engine = None
+
+
+def make_handles(base: str, adapted: str, engine: str, options: Mapping[str, Any]) -> tuple[ModelHandle, ModelHandle]:
+    """Handles of both sides; an adapter on the base's own weights shares the base's load."""
+    base_h = ModelHandle(base, engine, options)
+    adapted_ck = resolve_against_base(adapted, base_h.resolved, arch=options.get("arch"),
+                                      adapter_base=options.get("adapter_base"), prefix=options.get("ckpt_prefix"))
+    for ck in (base_h.resolved, adapted_ck):  # a broken tokenizer or truncated weights fail now, not after hours
+        preflight(ck, trust_remote_code=bool(options.get("trust_remote_code")))
+    if shares_base(adapted_ck, base_h.resolved):
+        shared = SharedLoad(adapted, engine, options, adapted_ck)
+        return (ModelHandle(base, engine, options, resolved=base_h.resolved, shared=shared, role="base"),
+                ModelHandle(adapted, engine, options, resolved=adapted_ck, shared=shared, role="adapter"))
+    return base_h, ModelHandle(adapted, engine, options, resolved=adapted_ck)

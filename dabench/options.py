@@ -1,0 +1,385 @@
+"""The options of a comparison, declared once as typed groups.
+
+Every option is one dataclass field here, with its command-line flag and help text in the
+field's metadata. From these declarations come, with nothing written twice:
+
+- the flags of every command that runs models (``compare``, ``gate``, ``lmeval compare``:
+  :mod:`dabench.cli.flags` builds their parameters from the fields);
+- validation, in one place per group (:meth:`RunOptions.validate`);
+- the keyword arguments of :func:`dabench.compare` (:meth:`RunOptions.compare_kwargs`);
+- what a comparison records of its options (:meth:`RunOptions.recorded`) and what the gate
+  replays of a stored comparison (:meth:`RunOptions.from_config`).
+
+Groups: :class:`StatsOptions`, :class:`DataOptions`, :class:`EngineOptions`,
+:class:`PromptOptions`, :class:`RegimeOptions` and :class:`RunSettings` (store, domain,
+lm-eval task folders). A value left unset is ``None`` until :meth:`RunOptions.layered` fills
+it from a stored comparison (gate replay) or from the field's default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from dabench.errors import DabenchError
+
+REGIMES = ("prompt", "finetune", "probe", "intrinsic")
+CORRECTIONS = ("holm", "bh")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+POOLINGS = ("auto", "mean", "cls", "last")
+
+
+def opt(default: Any, flag: str, help: str, *, replay: bool = True, metavar: str | None = None) -> Any:
+    """A dataclass field that is also a command-line option: ``flag`` and ``help`` are what the
+    CLI shows; ``replay=False`` for options of the machine that ran a comparison (device,
+    batch size, store), which the gate does not take over from a stored comparison."""
+    meta = {"flag": flag, "help": help, "replay": replay, "metavar": metavar}
+    if isinstance(default, list):
+        return field(default_factory=list, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class StatsOptions:
+    """How Δ is tested and decided."""
+
+    seed: int = opt(0, "--seed", "Seed of shot selection, training and resampling (results are reproducible for a seed).")
+    resamples: int = opt(10_000, "--resamples", "Bootstrap / permutation resamples.")
+    alpha: float = opt(0.05, "--alpha", "Significance level (after correction across tasks).")
+    margin: float | None = opt(None, "--margin", "Equivalence / non-inferiority margin on the metric scale (0.01 = 1 point).")
+    correction: str = opt("holm", "--correction", "Multiplicity correction across tasks: holm or bh.")
+
+    def validate(self) -> None:
+        if self.seed < 0:
+            raise DabenchError(f"--seed must be a non-negative integer, not {self.seed}")
+        if not 0 < self.alpha < 0.5:
+            raise DabenchError(f"--alpha must lie in (0, 0.5), not {self.alpha:g}")
+        need = int(2 / self.alpha + 0.999999)
+        if self.resamples < need:
+            raise DabenchError(f"--resamples {self.resamples} is too few for alpha {self.alpha:g}: the interval's tails "
+                               f"need at least {need} (10000 recommended)")
+        if self.margin is not None and not self.margin >= 0:
+            raise DabenchError(f"--margin must be a non-negative number on the metric scale, not {self.margin:g}")
+        if self.correction not in CORRECTIONS:
+            raise DabenchError(f"--correction must be one of {', '.join(CORRECTIONS)}, not {self.correction!r}")
+
+
+@dataclass
+class DataOptions:
+    """Where each task's examples come from."""
+
+    data_dir: str | None = opt(None, "--data-dir", "Local data dir (layout: docs/data.md); default $DABENCH_DATA_DIR.")
+    data_file: list[str] = opt([], "--data-file", "Override one split's file: [TASK:]SPLIT=PATH (repeatable).")
+    limit: int | None = opt(None, "--limit", "Evaluate only the first N examples of each task.")
+    tasks_dir: list[str] = opt([], "--tasks-dir", "Extra folder of task specs (YAML); repeatable.")
+
+    def validate(self) -> None:
+        if self.limit is not None and self.limit < 1:
+            raise DabenchError(f"--limit must be at least 1, not {self.limit}")
+        for spec in self.data_file:
+            if not DATA_FILE.fullmatch(spec):
+                raise DabenchError(f"--data-file {spec!r}: expected [TASK:]SPLIT=PATH, e.g. chemprot:test=./test.txt")
+
+    def data_files(self, tasks: Sequence[str]) -> dict[str, dict[str, str]]:
+        """``--data-file`` values as ``{task: {split: path}}``; TASK may be left out with one task."""
+        return parse_data_files(self.data_file, tasks)
+
+
+#: one ``--data-file`` value
+DATA_FILE = re.compile(r"(?:([\w.-]+):)?([\w.-]+)=(.+)")
+
+
+def parse_data_files(values: Sequence[str], tasks: Sequence[str]) -> dict[str, dict[str, str]]:
+    """``[TASK:]SPLIT=PATH`` values → ``{task: {split: path}}`` (the one parser of this syntax)."""
+    out: dict[str, dict[str, str]] = {}
+    for v in values:
+        m = DATA_FILE.fullmatch(v)
+        if not m:
+            raise DabenchError(f"--data-file {v!r}: expected [TASK:]SPLIT=PATH, e.g. chemprot:test=./test.txt")
+        task, split, path = m.groups()
+        if task is None:
+            if len(tasks) != 1:
+                raise DabenchError(f"--data-file {v!r}: name the task (TASK:SPLIT=PATH) when comparing several tasks")
+            task = tasks[0]
+        out.setdefault(task, {})[split] = path
+    return out
+
+
+@dataclass
+class EngineOptions:
+    """How checkpoints are resolved, loaded and run."""
+
+    engine: str = opt("hf", "--engine", "Inference engine for prompting: hf or vllm (pip install dabench[vllm]).")
+    device: str | None = opt(None, "--device", "cpu, cuda, cuda:1 … (default: CUDA when present).", replay=False)
+    dtype: str = opt("auto", "--dtype", "auto, float32, bfloat16 or float16 (prompting).")
+    batch_size: int | None = opt(None, "--batch-size", "Sequences per forward pass (prompting, default 16); the "
+                                 "training batch with --regime finetune.", replay=False)
+    max_length: int | None = opt(None, "--max-length", "Max input tokens (finetune/probe/intrinsic regimes).")
+    arch: str | None = opt(None, "--arch", "Model config and tokenizer (a model dir or hub id) for .ckpt/.pt/"
+                           ".safetensors weight files.")
+    adapter_base: str | None = opt(None, "--adapter-base", "Base model of a PEFT adapter (overrides "
+                                   "adapter_config.json).")
+    ckpt_prefix: str | None = opt(None, "--ckpt-prefix", "Key prefix to strip from a weights file's state dict "
+                                  "(default: the one that matches the most parameters, e.g. model.).")
+    allow_pickle: bool = opt(False, "--allow-pickle", "Allow a .ckpt/.pt file that holds Python objects besides "
+                             "tensors (unpickling can run code).")
+    trust_remote_code: bool = opt(False, "--trust-remote-code", "Allow code shipped with a checkpoint to run.")
+    label_map: str | None = opt(None, "--label-map", "Classifier checkpoints: MODEL_LABEL=TASK_LABEL,… when the "
+                                "model's label names differ from the task's.")
+
+    def validate(self) -> None:
+        from dabench.engines import ENGINES
+
+        if self.engine not in ENGINES:
+            raise DabenchError(f"--engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
+        if self.dtype not in DTYPES:
+            raise DabenchError(f"--dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}")
+        for name in ("batch_size", "max_length"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise DabenchError(f"--{name.replace('_', '-')} must be at least 1, not {value}")
+
+
+@dataclass
+class PromptOptions:
+    """How causal LMs are prompted (the prompt regime only)."""
+
+    shots: int = opt(0, "--shots", "Few-shot examples per prompt (the same for both models).")
+    select_prompt: bool = opt(False, "--select-prompt", "Per model, pick the best template on the validation split "
+                              "(never on test data).")
+
+    def validate(self) -> None:
+        if self.shots < 0:
+            raise DabenchError(f"--shots must be 0 or more, not {self.shots}")
+
+
+@dataclass
+class RegimeOptions:
+    """Which regime compares the models, and the fine-tune / probe hyperparameters."""
+
+    regime: str = opt("prompt", "--regime", "prompt: score the checkpoints as they are (zero/few-shot); finetune: "
+                      "fine-tune both backbones per task with the same seeds (DSP protocol); probe: frozen features "
+                      "+ logistic regression; intrinsic: (pseudo-)perplexity on held-out text.")
+    preset: str | None = opt(None, "--preset", "Hyperparameter preset of --regime finetune/probe: dsp (default) or "
+                             "small-cpu (see `dabench regimes`).")
+    seeds: str | None = opt(None, "--seeds", "Fine-tuning seeds: a count (5 = seeds 0-4) or a list (0,1,2). Default: "
+                            "the preset's.")
+    epochs: int | None = opt(None, "--epochs", "Fine-tuning epochs (default: the preset's).")
+    lr: float | None = opt(None, "--lr", "Fine-tuning learning rate (default: the preset's).")
+    patience: int | None = opt(None, "--patience", "Early-stopping patience on dev, in epochs; 0 = none (default: "
+                               "the preset's).")
+    train_limit: int | None = opt(None, "--train-limit", "Train on a fixed random subset of N train examples.")
+    dev_limit: int | None = opt(None, "--dev-limit", "Early-stop / choose C on a fixed random subset of N dev examples.")
+    pooling: str | None = opt(None, "--pooling", "Features of --regime probe (mean, cls, last) or fine-tune head "
+                              "input (auto, cls, mean, last).")
+
+    def validate(self) -> None:
+        if self.regime not in REGIMES:
+            raise DabenchError(f"--regime must be one of {', '.join(REGIMES)}, not {self.regime!r}")
+        parse_seeds(self.seeds)
+        for name in ("epochs", "train_limit", "dev_limit"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise DabenchError(f"--{name.replace('_', '-')} must be at least 1, not {value}")
+        if self.patience is not None and self.patience < 0:
+            raise DabenchError(f"--patience must be 0 or more, not {self.patience}")
+        if self.lr is not None and not self.lr > 0:
+            raise DabenchError(f"--lr must be positive, not {self.lr:g}")
+        if self.pooling is not None and self.pooling not in POOLINGS:
+            raise DabenchError(f"--pooling must be one of {', '.join(POOLINGS)}, not {self.pooling!r}")
+
+
+def parse_seeds(value: str | int | Sequence[int] | None) -> int | list[int] | None:
+    """``--seeds``: a count (``5`` → seeds 0..4) or a comma-separated list (``0,1,7``)."""
+    if value is None or isinstance(value, int):
+        return value
+    if not isinstance(value, str):
+        return [int(v) for v in value]
+    if not value.strip():
+        return None
+    try:
+        parts = [int(p) for p in value.split(",") if p.strip()]
+    except ValueError:
+        raise DabenchError(f"--seeds {value!r}: give a count (5) or a comma-separated list of seeds (0,1,2)") from None
+    if not parts or any(p < 0 for p in parts) or ("," not in value and parts[0] < 1):
+        raise DabenchError(f"--seeds {value!r}: give a count of at least 1 or a list of non-negative seeds")
+    return parts if "," in value else parts[0]
+
+
+@dataclass
+class RunSettings:
+    """Where records go and how tasks are categorised."""
+
+    domain: str | None = opt(None, "--domain", "Adaptation domain (e.g. biomed): tasks of this domain are in-domain.")
+    store: str | None = opt(None, "--store", "Record store (default $DABENCH_STORE or ~/.cache/dabench/store.sqlite).",
+                            replay=False)
+    lmeval_include_path: list[str] = opt([], "--lmeval-include-path", "Folder of extra lm-eval task YAMLs for "
+                                         "lmeval:<task> names in --tasks (repeatable).")
+
+    def validate(self) -> None:
+        return None
+
+
+#: every option group, in the order the CLI lists them
+GROUPS: tuple[type, ...] = (StatsOptions, DataOptions, EngineOptions, PromptOptions, RegimeOptions, RunSettings)
+
+#: engine options the training regimes use (dtype and batch size are the regime's own business)
+BACKBONE_OPTIONS = ("device", "trust_remote_code", "arch", "adapter_base", "ckpt_prefix", "allow_pickle")
+#: options that mean something only for one kind of comparison: (names, regimes they apply to)
+ONLY_FOR: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("shots", "select_prompt"), ("prompt",)),
+    (("preset", "seeds", "epochs", "lr", "patience", "train_limit", "dev_limit", "pooling"), ("finetune", "probe")),
+)
+
+
+def fields_of(group: type) -> list[dataclasses.Field[Any]]:
+    """The option fields of a group."""
+    return [f for f in dataclasses.fields(group) if "flag" in f.metadata]
+
+
+def all_fields() -> dict[str, dataclasses.Field[Any]]:
+    """Every option field by name (names are unique across groups)."""
+    return {f.name: f for g in GROUPS for f in fields_of(g)}
+
+
+def _default(f: dataclasses.Field[Any]) -> Any:
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return f.default
+
+
+@dataclass
+class RunOptions:
+    """Every option of a run, by group."""
+
+    stats: StatsOptions = field(default_factory=StatsOptions)
+    data: DataOptions = field(default_factory=DataOptions)
+    engine: EngineOptions = field(default_factory=EngineOptions)
+    prompt: PromptOptions = field(default_factory=PromptOptions)
+    regime: RegimeOptions = field(default_factory=RegimeOptions)
+    run: RunSettings = field(default_factory=RunSettings)
+    #: names of the options the user set (not defaults, not replayed)
+    given: frozenset[str] = frozenset()
+    #: a stored fine-tune / probe comparison's resolved hyperparameters, replayed as they were
+    #: (flags the user gives override them one by one)
+    hyperparameters: dict[str, Any] | None = None
+
+    @classmethod
+    def layered(cls, given: Mapping[str, Any], stored: Mapping[str, Any] | None = None) -> "RunOptions":
+        """Options from the values the user gave (``None`` = not given), over the options of a
+        stored comparison's config (gate replay), over the defaults; validated."""
+        known = all_fields()
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            raise TypeError(f"unknown option {unknown[0]!r}")
+        values = {name: _default(f) for name, f in known.items()}
+        if stored:
+            values.update(replayed(stored))
+        set_by_user = {k: v for k, v in given.items() if v is not None and v != [] and v != ()}
+        values.update(set_by_user)
+        groups = {}
+        for attr, group in zip(("stats", "data", "engine", "prompt", "regime", "run"), GROUPS):
+            groups[attr] = group(**{f.name: values[f.name] for f in fields_of(group)})
+        hyper = None
+        if stored and stored.get("regime") == values["regime"] and values["regime"] in ("finetune", "probe"):
+            hyper = dict(stored.get("hyperparameters") or {}) or None
+        out = cls(**groups, given=frozenset(set_by_user), hyperparameters=hyper)
+        out.validate()
+        return out
+
+    def value(self, name: str) -> Any:
+        for group in (self.stats, self.data, self.engine, self.prompt, self.regime, self.run):
+            if name in {f.name for f in fields_of(type(group))}:
+                return getattr(group, name)
+        raise KeyError(name)
+
+    def validate(self) -> None:
+        """Each group's own checks, then the one generic check of options set for the wrong regime."""
+        for group in (self.stats, self.data, self.engine, self.prompt, self.regime, self.run):
+            group.validate()
+        regime = self.regime.regime
+        for names, regimes in ONLY_FOR:
+            for name in names:
+                if name in self.given and regime not in regimes:
+                    flag = all_fields()[name].metadata["flag"]
+                    where = "prompting" if regimes == ("prompt",) else "--regime " + "/".join(regimes)
+                    raise DabenchError(f"{flag} applies to {where}, not to --regime {regime}; drop it or change "
+                                       "--regime")
+        if regime != "prompt":
+            if self.engine.dtype != "auto" and "dtype" in self.given:
+                raise DabenchError(f"--dtype applies to prompting; --regime {regime} trains and scores in float32")
+            if self.engine.engine != "hf":
+                raise DabenchError(f"--regime {regime} trains and scores with the hf engine; --engine "
+                                   f"{self.engine.engine} is for prompting")
+
+    def compare_kwargs(self, tasks: Sequence[str]) -> dict[str, Any]:
+        """Keyword arguments of :func:`dabench.compare` for these options."""
+        e = self.engine
+        engine_options: dict[str, Any] = {
+            "device": e.device, "dtype": e.dtype, "trust_remote_code": e.trust_remote_code, "arch": e.arch,
+            "adapter_base": e.adapter_base, "ckpt_prefix": e.ckpt_prefix, "allow_pickle": e.allow_pickle,
+            "label_map": e.label_map,
+        }
+        kwargs: dict[str, Any] = {
+            "data_dir": self.data.data_dir, "data_files": self.data.data_files(tasks), "limit": self.data.limit,
+            "seed": self.stats.seed, "resamples": self.stats.resamples, "alpha": self.stats.alpha,
+            "margin": self.stats.margin, "correction": self.stats.correction, "domain": self.run.domain,
+            "store_path": self.run.store, "tasks_dirs": list(self.data.tasks_dir),
+            "lmeval_include_path": list(self.run.lmeval_include_path), "regime": self.regime.regime,
+        }
+        if self.regime.regime == "prompt":
+            if e.batch_size is not None:
+                engine_options["batch_size"] = e.batch_size
+            kwargs.update(engine=e.engine, shots=self.prompt.shots, select_prompt=self.prompt.select_prompt)
+        else:
+            engine_options = {k: v for k, v in engine_options.items() if k in BACKBONE_OPTIONS}
+            r = self.regime
+            training: dict[str, Any] = {"preset": r.preset, "seeds": parse_seeds(r.seeds), "epochs": r.epochs, "lr": r.lr,
+                        "patience": r.patience, "train_limit": r.train_limit, "dev_limit": r.dev_limit,
+                        "pooling": r.pooling, "batch_size": e.batch_size, "max_length": e.max_length}
+            if self.regime.regime == "intrinsic":
+                training = {"max_length": e.max_length}
+            elif self.hyperparameters:
+                training["hyperparameters"] = dict(self.hyperparameters)
+            kwargs.update({k: v for k, v in training.items() if v is not None})
+        kwargs["engine_options"] = {k: v for k, v in engine_options.items() if v is not None and v is not False}
+        return kwargs
+
+    def recorded(self) -> dict[str, Any]:
+        """The options a comparison records in its config under ``options``: every replayable
+        option that differs from its default (so two runs with the same protocol record the same)."""
+        out: dict[str, Any] = {}
+        for name, f in all_fields().items():
+            value = self.value(name)
+            if f.metadata["replay"] and value != _default(f):
+                out[name] = list(value) if isinstance(value, list) else value
+        return out
+
+
+#: config keys that comparisons wrote before ``config.options`` existed, and the option each is
+_LEGACY_CONFIG = {"data_dir": "data_dir", "limit": "limit", "shots": "shots", "seed": "seed",
+                  "resamples": "resamples", "alpha": "alpha", "margin": "margin", "domain": "domain",
+                  "select_prompt": "select_prompt", "engine": "engine", "tasks_dirs": "tasks_dir",
+                  "lmeval_include_path": "lmeval_include_path", "regime": "regime", "preset": "preset",
+                  "max_length": "max_length"}
+
+
+def replayed(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The options of a stored comparison's ``config`` that a gate run takes over (the stored
+    protocol): ``config.options`` when present, else the keys older comparisons wrote."""
+    known = all_fields()
+    out: dict[str, Any] = {}
+    for key, name in _LEGACY_CONFIG.items():
+        if config.get(key) is not None:
+            out[name] = config[key]
+    seeds = config.get("seeds")
+    if config.get("regime") == "finetune" and seeds:
+        out["seeds"] = ",".join(str(s) for s in seeds) + ("," if len(seeds) == 1 else "")
+    if isinstance(out.get("tasks_dir"), str):
+        out["tasks_dir"] = [out["tasks_dir"]]
+    for name, value in (config.get("options") or {}).items():
+        if name in known and known[name].metadata["replay"]:
+            out[name] = value
+    return {k: v for k, v in out.items() if k in known and known[k].metadata["replay"]}

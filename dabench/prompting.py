@@ -1,0 +1,231 @@
+"""The prompt kind: registry tasks scored by prompting both checkpoints as they are.
+
+Data flows one way: task specs → plans (examples, shots, templates; all read and validated
+before any model loads) → per-example records from each model through the store (nothing is
+computed twice) → pairing on example id → a paired test per task. :class:`PromptPlan` is this
+kind's :class:`~dabench.orchestrator.KindPlan`; :func:`dabench.compare` runs it with the other
+kinds side by side.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from dabench._version import __version__
+from dabench.comparison import ModelInfo, TaskResult
+from dabench.data import resolve_data_dir
+from dabench.errors import DataError, PairingError, TaskError
+from dabench.handles import ModelHandle
+from dabench.metrics import task_metric
+from dabench.metrics.classification import MISSING
+from dabench.metrics.inputs import applicable, count_missing, metric_inputs
+from dabench.progress import Progress
+from dabench.runner import TaskPlan, plan_task, predictions, run_plan
+from dabench.stats import paired_test
+from dabench.store import Store
+from dabench.taskspec import TaskSpec
+
+#: disagreement examples kept per task in the comparison
+DISAGREEMENTS_KEPT = 5
+
+
+@dataclass
+class _Side:
+    plans: dict[str, TaskPlan]
+    records: dict[str, list[dict[str, Any]]]
+    selection: dict[str, dict[str, float]]
+
+
+
+class PromptPlan:
+    """The prompted registry tasks of a comparison: every split read and checked up front
+    (evaluation split, few-shot pool, validation splits for prompt selection), then one side at
+    a time through the store, then a paired test per task."""
+
+    kind = "prompt"
+
+    def __init__(self, specs: Sequence[TaskSpec], *, data_dir: str | os.PathLike[str] | None,
+                 data_files: Mapping[str, Mapping[str, str]] | None, limit: int | None, shots: int, seed: int,
+                 resamples: int, alpha: float, margin: float | None, correction: str, domain: str | None,
+                 select_prompt: bool, select_limit: int | None, engine: str) -> None:
+        self.specs = list(specs)
+        self.root = resolve_data_dir(data_dir)
+        self.data_files = dict(data_files or {})
+        self.limit, self.shots, self.seed = limit, shots, seed
+        self.resamples, self.alpha, self.margin, self.correction = resamples, alpha, margin, correction
+        self.domain, self.select_prompt, self.engine = domain, select_prompt, engine
+        self.eval_plans = {
+            s.name: plan_task(s, self.root, shots=shots, seed=seed, limit=limit, overrides=self.data_files.get(s.name))
+            for s in self.specs
+        }
+        self.val_plans: dict[str, list[TaskPlan]] = {}
+        if select_prompt:
+            for s in self.specs:
+                if len(s.templates) > 1:
+                    if not s.validation_split or s.validation_split == s.eval_split:
+                        raise TaskError(
+                            f"task {s.name!r} has no validation split separate from its evaluation split; "
+                            "--select-prompt never chooses on the test data"
+                        )
+                    self.val_plans[s.name] = [
+                        plan_task(s, self.root, split=s.validation_split, shots=shots, seed=seed, limit=select_limit,
+                                  template_id=t.id, overrides=self.data_files.get(s.name))
+                        for t in s.templates
+                    ]
+        self.sides: dict[str, _Side] = {}
+
+    def run(self, role: str, handle: ModelHandle, store: Store, progress: Progress) -> None:
+        self.sides[role] = _evaluate_side(handle, role, self.specs, self.eval_plans, self.val_plans, store, progress)
+
+    def test(self) -> list[tuple[TaskResult, Any]]:
+        return [_task_result(s, self.sides["base"], self.sides["adapted"], self.domain, self.resamples, self.seed,
+                             self.alpha) for s in self.specs]
+
+    def config(self, results: Sequence[TaskResult]) -> dict[str, Any]:
+        return {
+            "tasks": [s.name for s in self.specs],
+            "data_dir": str(self.root) if self.root else None,
+            "limit": self.limit,
+            "shots": self.shots,
+            "seed": self.seed,
+            "resamples": self.resamples,
+            "alpha": self.alpha,
+            "margin": self.margin,
+            "correction": self.correction,
+            "domain": self.domain,
+            "select_prompt": self.select_prompt,
+            "engine": self.engine,
+            "regime": "prompt",
+        }
+
+    def signature(self, results: Sequence[TaskResult], infos: dict[str, ModelInfo]) -> dict[str, Any]:
+        return {
+            "dabench_version": __version__,
+            "task_hashes": {s.name: s.spec_hash() for s in self.specs},
+            "data_hashes": {s.name: self.eval_plans[s.name].data_hash for s in self.specs},
+            "fingerprints": {"base": infos["base"].fingerprint, "adapted": infos["adapted"].fingerprint},
+            "seed": self.seed,
+            "resamples": self.resamples,
+            "alpha": self.alpha,
+            "correction": self.correction,
+            "templates": {r.task: r.templates for r in results},
+            "shots": {s.name: [x.id for x in self.eval_plans[s.name].shots] for s in self.specs},
+        }
+
+
+def _evaluate_side(
+    handle: ModelHandle,
+    role: str,
+    specs: Sequence[TaskSpec],
+    eval_plans: dict[str, TaskPlan],
+    val_plans: dict[str, list[TaskPlan]],
+    store: Store,
+    prog: Progress,
+) -> _Side:
+    fp = handle.fingerprint()
+    plans: dict[str, TaskPlan] = {}
+    records: dict[str, list[dict[str, Any]]] = {}
+    selection: dict[str, dict[str, float]] = {}
+    for s in specs:
+        plan = eval_plans[s.name]
+        if s.name in val_plans:
+            scores = {}
+            for vp in val_plans[s.name]:
+                recs = run_plan(handle.get, fp, vp, store, progress=prog, label=f"{role} · select {vp.template_id}")
+                scores[vp.template_id] = _score(s, vp.examples, predictions(recs))
+            best = max(scores, key=lambda t: (scores[t], -[x.id for x in s.templates].index(t)))
+            selection[s.name] = scores
+            plan = TaskPlan(plan.spec, plan.split, plan.examples, plan.shots, best, plan.data_hash, plan.seed, plan.shot_source)
+        plans[s.name] = plan
+        records[s.name] = run_plan(handle.get, fp, plan, store, progress=prog, label=role)
+    return _Side(plans, records, selection)
+
+
+def _task_result(
+    spec: TaskSpec, base: _Side, adapted: _Side, domain: str | None, resamples: int, seed: int, alpha: float
+) -> tuple[TaskResult, Any]:
+    """The task's result (p_adjusted and verdict filled in later) and its PairedResult."""
+    bp, ap = base.plans[spec.name], adapted.plans[spec.name]
+    ids_b = [ex.id for ex in bp.examples]
+    ids_a = [ex.id for ex in ap.examples]
+    if ids_b != ids_a:
+        raise PairingError(f"task {spec.name!r}: the two runs evaluated different example ids; they cannot be paired")
+    pred_b = predictions(base.records[spec.name])
+    pred_a = predictions(adapted.records[spec.name])
+    metric = task_metric(spec, spec.metric)
+    stats_b = _side_stats("base", spec, metric, bp.examples, pred_b)
+    stats_a = _side_stats("adapted", spec, metric, bp.examples, pred_a)
+    clusters = [ex.cluster for ex in bp.examples] if spec.cluster_field else None
+    res = paired_test(metric, stats_b, stats_a, clusters=clusters, resamples=resamples, seed=seed, alpha=alpha)
+    secondary = {}
+    for name in spec.secondary_metrics:
+        m = task_metric(spec, name)
+        if applicable(m, pred_b) or applicable(m, pred_a):
+            continue  # e.g. provenance metrics when the model outputs answers only
+        sb, sa = (_score(spec, bp.examples, p, m) for p in (pred_b, pred_a))
+        secondary[name] = {"base": sb, "adapted": sa, "delta": sa - sb}
+    selection = None
+    if spec.name in base.selection:
+        selection = {"split": spec.validation_split, "base": base.selection[spec.name], "adapted": adapted.selection[spec.name]}
+    result = TaskResult.from_paired(
+        res, task=spec.name, category=spec.category_for(domain), metric=spec.metric, n=len(ids_b),
+        secondary=secondary, templates={"base": bp.template_id, "adapted": ap.template_id},
+        prompt_selection=selection, disagreements=_disagreements(spec, bp, pred_b, pred_a),
+        notes=missing_notes(metric, {"base": pred_b, "adapted": pred_a}),
+    )
+    return result, res
+
+
+def _side_stats(role: str, spec: TaskSpec, metric: Any, examples: Sequence[Any], preds: Sequence[Any]) -> Any:
+    """One model's per-example statistics; an input error names the model."""
+    try:
+        return metric.stats(*metric_inputs(spec, metric, examples, preds))
+    except DataError as exc:
+        raise DataError(f"{role} model: {exc}") from None
+
+
+def missing_notes(metric: Any, preds: Mapping[str, Sequence[Any]]) -> list[str]:
+    """A note per model whose predictions the headline metric scored as missing (no answer,
+    or none that could be extracted: always wrong, never a class)."""
+    notes = []
+    for role, p in preds.items():
+        n = count_missing(metric, p)
+        if n:
+            notes.append(f"{role}: {n} missing prediction{'s' if n != 1 else ''} scored as wrong")
+    return notes
+
+
+def _score(spec: TaskSpec, examples: Sequence[Any], preds: Sequence[Any], metric: Any = None) -> float:
+    """One metric (default: the headline) of predictions on examples."""
+    metric = metric or task_metric(spec, spec.metric)
+    return float(metric.score(*metric_inputs(spec, metric, examples, preds)))
+
+
+def _shown(spec: TaskSpec, value: Any) -> str:
+    """A prediction or label as a reader should see it (the verbaliser for a label)."""
+    if value is None or (spec.type == "classification" and value == MISSING):
+        return "(no prediction)"
+    if spec.type == "classification":
+        label = spec.labels[value] if isinstance(value, int) else str(value)
+        return spec.verbalizers.get(label, label)
+    return str(value)
+
+
+def _disagreements(spec: TaskSpec, plan: TaskPlan, pred_b: Sequence[Any], pred_a: Sequence[Any]) -> list[dict[str, str]]:
+    out = []
+    for i, (b, a) in enumerate(zip(pred_b, pred_a)):
+        if b == a:
+            continue
+        ex = plan.examples[i]
+        out.append({
+            "id": ex.id,
+            "input": " | ".join(ex.inputs.values()),
+            "reference": _shown(spec, ex.label) if ex.label is not None else " | ".join(ex.answers),
+            "base_prediction": _shown(spec, b),
+            "adapted_prediction": _shown(spec, a),
+        })
+        if len(out) == DISAGREEMENTS_KEPT:
+            break
+    return out

@@ -1,0 +1,42 @@
+"""The protocol line of a report: one sentence saying how a comparison's statistics were done.
+
+It joins the regime's part (:mod:`dabench.render.regime_fmt`: what was fine-tuned, probed or
+measured) with the resampling, the test, the interval, the multiplicity correction and the
+options, in the words of :mod:`dabench.render.fmt`. It sits above both, so the number
+formatting module stays a leaf that every output (and the regime wording) can use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dabench.render import fmt
+from dabench.render.regime_fmt import protocol_parts, regime_of, seeds_test
+
+
+def protocol(data: Mapping[str, Any]) -> str:
+    """One line saying how the statistics were done."""
+    cfg = data.get("config", {})
+    corr = fmt.CORRECTION_NAMES.get(cfg.get("correction", "holm"), str(cfg.get("correction")))
+    regime = regime_of(data)
+    prompting = regime == "prompt"
+    test, ci_kind, p_kind = seeds_test(data) if regime == "finetune" else (
+        "paired bootstrap", "percentile", "paired permutation")
+    parts = protocol_parts(data) + [
+        f"{test} (B = {cfg.get('resamples', '?')}), {fmt.pct(fmt.ci_level(data))}% {ci_kind} CI",
+        f"{p_kind} p-values, {corr}-adjusted across {len(data['tasks'])} tasks",
+        f"α = {cfg.get('alpha', 0.05)}",
+    ]
+    if prompting:
+        parts.append(f"{cfg.get('shots', 0)}-shot")
+    parts.append(f"{'resampling ' if not prompting else ''}seed {cfg.get('seed', 0)}")
+    if cfg.get("margin"):
+        parts.append(f"margin {cfg['margin']}")
+    if cfg.get("limit"):
+        parts.append(f"first {cfg['limit']} {'documents' if regime == 'intrinsic' else 'examples'} per task")
+    if cfg.get("select_prompt"):
+        parts.append("prompt chosen per model on a validation split")
+    if cfg.get("domain"):
+        parts.append(f"domain {cfg['domain']}")
+    return "; ".join(parts)
