@@ -27,6 +27,11 @@ class TaskError(DabenchError):
     """A task is unknown or its spec is invalid."""
 
 
+class OptionError(TaskError):
+    """An option value that cannot be used (out of range, or set for a regime it does not apply to);
+    a :class:`TaskError`, as the API raised for such options before options were declared once."""
+
+
 class CheckpointError(DabenchError):
     """A checkpoint is missing, corrupt or cannot be loaded safely."""
 

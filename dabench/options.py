@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from dabench.errors import DabenchError
+from dabench.errors import OptionError
 
 REGIMES = ("prompt", "finetune", "probe", "intrinsic")
 CORRECTIONS = ("holm", "bh")
@@ -53,17 +53,17 @@ class StatsOptions:
 
     def validate(self) -> None:
         if self.seed < 0:
-            raise DabenchError(f"--seed must be a non-negative integer, not {self.seed}")
+            raise OptionError(f"--seed must be a non-negative integer, not {self.seed}")
         if not 0 < self.alpha < 0.5:
-            raise DabenchError(f"--alpha must lie in (0, 0.5), not {self.alpha:g}")
+            raise OptionError(f"--alpha must lie in (0, 0.5), not {self.alpha:g}")
         need = int(2 / self.alpha + 0.999999)
         if self.resamples < need:
-            raise DabenchError(f"--resamples {self.resamples} is too few for alpha {self.alpha:g}: the interval's tails "
+            raise OptionError(f"--resamples {self.resamples} is too few for alpha {self.alpha:g}: the interval's tails "
                                f"need at least {need} (10000 recommended)")
         if self.margin is not None and not self.margin >= 0:
-            raise DabenchError(f"--margin must be a non-negative number on the metric scale, not {self.margin:g}")
+            raise OptionError(f"--margin must be a non-negative number on the metric scale, not {self.margin:g}")
         if self.correction not in CORRECTIONS:
-            raise DabenchError(f"--correction must be one of {', '.join(CORRECTIONS)}, not {self.correction!r}")
+            raise OptionError(f"--correction must be one of {', '.join(CORRECTIONS)}, not {self.correction!r}")
 
 
 @dataclass
@@ -77,10 +77,10 @@ class DataOptions:
 
     def validate(self) -> None:
         if self.limit is not None and self.limit < 1:
-            raise DabenchError(f"--limit must be at least 1, not {self.limit}")
+            raise OptionError(f"--limit must be at least 1, not {self.limit}")
         for spec in self.data_file:
             if not DATA_FILE.fullmatch(spec):
-                raise DabenchError(f"--data-file {spec!r}: expected [TASK:]SPLIT=PATH, e.g. chemprot:test=./test.txt")
+                raise OptionError(f"--data-file {spec!r}: expected [TASK:]SPLIT=PATH, e.g. chemprot:test=./test.txt")
 
     def data_files(self, tasks: Sequence[str]) -> dict[str, dict[str, str]]:
         """``--data-file`` values as ``{task: {split: path}}``; TASK may be left out with one task."""
@@ -97,11 +97,11 @@ def parse_data_files(values: Sequence[str], tasks: Sequence[str]) -> dict[str, d
     for v in values:
         m = DATA_FILE.fullmatch(v)
         if not m:
-            raise DabenchError(f"--data-file {v!r}: expected [TASK:]SPLIT=PATH, e.g. chemprot:test=./test.txt")
+            raise OptionError(f"--data-file {v!r}: expected [TASK:]SPLIT=PATH, e.g. chemprot:test=./test.txt")
         task, split, path = m.groups()
         if task is None:
             if len(tasks) != 1:
-                raise DabenchError(f"--data-file {v!r}: name the task (TASK:SPLIT=PATH) when comparing several tasks")
+                raise OptionError(f"--data-file {v!r}: name the task (TASK:SPLIT=PATH) when comparing several tasks")
             task = tasks[0]
         out.setdefault(task, {})[split] = path
     return out
@@ -133,13 +133,13 @@ class EngineOptions:
         from dabench.engines import ENGINES
 
         if self.engine not in ENGINES:
-            raise DabenchError(f"--engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
+            raise OptionError(f"--engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
         if self.dtype not in DTYPES:
-            raise DabenchError(f"--dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}")
+            raise OptionError(f"--dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}")
         for name in ("batch_size", "max_length"):
             value = getattr(self, name)
             if value is not None and value < 1:
-                raise DabenchError(f"--{name.replace('_', '-')} must be at least 1, not {value}")
+                raise OptionError(f"--{name.replace('_', '-')} must be at least 1, not {value}")
 
 
 @dataclass
@@ -152,7 +152,7 @@ class PromptOptions:
 
     def validate(self) -> None:
         if self.shots < 0:
-            raise DabenchError(f"--shots must be 0 or more, not {self.shots}")
+            raise OptionError(f"--shots must be 0 or more, not {self.shots}")
 
 
 @dataclass
@@ -177,18 +177,18 @@ class RegimeOptions:
 
     def validate(self) -> None:
         if self.regime not in REGIMES:
-            raise DabenchError(f"--regime must be one of {', '.join(REGIMES)}, not {self.regime!r}")
+            raise OptionError(f"--regime must be one of {', '.join(REGIMES)}, not {self.regime!r}")
         parse_seeds(self.seeds)
         for name in ("epochs", "train_limit", "dev_limit"):
             value = getattr(self, name)
             if value is not None and value < 1:
-                raise DabenchError(f"--{name.replace('_', '-')} must be at least 1, not {value}")
+                raise OptionError(f"--{name.replace('_', '-')} must be at least 1, not {value}")
         if self.patience is not None and self.patience < 0:
-            raise DabenchError(f"--patience must be 0 or more, not {self.patience}")
+            raise OptionError(f"--patience must be 0 or more, not {self.patience}")
         if self.lr is not None and not self.lr > 0:
-            raise DabenchError(f"--lr must be positive, not {self.lr:g}")
+            raise OptionError(f"--lr must be positive, not {self.lr:g}")
         if self.pooling is not None and self.pooling not in POOLINGS:
-            raise DabenchError(f"--pooling must be one of {', '.join(POOLINGS)}, not {self.pooling!r}")
+            raise OptionError(f"--pooling must be one of {', '.join(POOLINGS)}, not {self.pooling!r}")
 
 
 def parse_seeds(value: str | int | Sequence[int] | None) -> int | list[int] | None:
@@ -202,9 +202,9 @@ def parse_seeds(value: str | int | Sequence[int] | None) -> int | list[int] | No
     try:
         parts = [int(p) for p in value.split(",") if p.strip()]
     except ValueError:
-        raise DabenchError(f"--seeds {value!r}: give a count (5) or a comma-separated list of seeds (0,1,2)") from None
+        raise OptionError(f"--seeds {value!r}: give a count (5) or a comma-separated list of seeds (0,1,2)") from None
     if not parts or any(p < 0 for p in parts) or ("," not in value and parts[0] < 1):
-        raise DabenchError(f"--seeds {value!r}: give a count of at least 1 or a list of non-negative seeds")
+        raise OptionError(f"--seeds {value!r}: give a count of at least 1 or a list of non-negative seeds")
     return parts if "," in value else parts[0]
 
 
@@ -305,13 +305,13 @@ class RunOptions:
                 if name in self.given and regime not in regimes:
                     flag = all_fields()[name].metadata["flag"]
                     where = "prompting" if regimes == ("prompt",) else "--regime " + "/".join(regimes)
-                    raise DabenchError(f"{flag} applies to {where}, not to --regime {regime}; drop it or change "
+                    raise OptionError(f"{flag} applies to {where}, not to --regime {regime}; drop it or change "
                                        "--regime")
         if regime != "prompt":
             if self.engine.dtype != "auto" and "dtype" in self.given:
-                raise DabenchError(f"--dtype applies to prompting; --regime {regime} trains and scores in float32")
+                raise OptionError(f"--dtype applies to prompting; --regime {regime} trains and scores in float32")
             if self.engine.engine != "hf":
-                raise DabenchError(f"--regime {regime} trains and scores with the hf engine; --engine "
+                raise OptionError(f"--regime {regime} trains and scores with the hf engine; --engine "
                                    f"{self.engine.engine} is for prompting")
 
     def compare_kwargs(self, tasks: Sequence[str]) -> dict[str, Any]:

@@ -19,11 +19,11 @@ from typing import Any, Mapping, Sequence
 from dabench.comparison import Comparison
 from dabench.errors import TaskError
 from dabench.handles import make_handles
+from dabench.options import RunOptions, all_fields
 from dabench.orchestrator import KindPlan, run_plans
 from dabench.progress import Progress
 from dabench.prompting import PromptPlan
 from dabench.registry import get_registry
-from dabench.verdicts import check_stats_options
 
 
 def compare(
@@ -68,13 +68,15 @@ def compare(
     and lm-eval tasks (``lmeval:<name>``, extra task YAMLs from ``lmeval_include_path``) run
     through their own pipelines next to the prompted ones, and all p-values are adjusted together.
     """
+    check_options(regime=regime, shots=shots, select_prompt=select_prompt, engine=engine, seed=seed,
+                  resamples=resamples, alpha=alpha, margin=margin, correction=correction, limit=limit,
+                  engine_options=engine_options, training=training)
     if regime != "prompt" or training:
         return _compare_regime(base, adapted, tasks, regime, training, shots=shots, select_prompt=select_prompt,
                                engine=engine, data_dir=data_dir, data_files=data_files, limit=limit, seed=seed,
                                resamples=resamples, alpha=alpha, margin=margin, correction=correction, domain=domain,
                                store_path=store_path, engine_options=engine_options, tasks_dirs=tasks_dirs,
                                progress=progress, lmeval_include_path=lmeval_include_path)
-    check_stats_options(alpha, correction)
     registry = get_registry([Path(d) for d in tasks_dirs])
     from dabench.intrinsic.spec import intrinsic_names
 
@@ -111,18 +113,32 @@ def compare(
 #: keywords of ``compare`` that only the training regimes take
 TRAINING_OPTIONS = ("seeds", "preset", "lr", "batch_size", "epochs", "patience", "max_length", "train_limit",
                     "dev_limit", "pooling", "hyperparameters")
-REGIMES = ("prompt", "finetune", "probe", "intrinsic")
+
+
+def check_options(*, regime: str, shots: int, select_prompt: bool, engine: str, seed: int, resamples: int,
+                  alpha: float, margin: float | None, correction: str, limit: int | None,
+                  engine_options: Mapping[str, Any] | None, training: Mapping[str, Any]) -> None:
+    """The API's keywords checked by the same declarations as every command's flags
+    (:meth:`dabench.options.RunOptions.layered`): values in range, and no option set for a
+    regime it does not apply to. An unknown keyword is a TypeError, as in any Python call."""
+    unknown = sorted(set(training) - set(TRAINING_OPTIONS))
+    if unknown:
+        raise TypeError(f"compare() got an unexpected keyword argument {unknown[0]!r}")
+    fields = all_fields()
+    given: dict[str, Any] = {"regime": regime, "engine": engine, "seed": seed, "resamples": resamples,
+                             "alpha": alpha, "margin": margin, "correction": correction, "limit": limit,
+                             "shots": shots or None, "select_prompt": select_prompt or None}
+    given.update({k: v for k, v in (engine_options or {}).items() if k in fields and v is not None})
+    given.update({k: v for k, v in training.items() if k in fields and v is not None})
+    if given.get("dtype") == "auto":
+        del given["dtype"]
+    RunOptions.layered({k: v for k, v in given.items() if v is not None})
 
 
 def _compare_regime(base: str, adapted: str, tasks: Sequence[str], regime: str, training: Mapping[str, Any], *,
                     shots: int, select_prompt: bool, engine: str, lmeval_include_path: Sequence[Any] = (),
                     **options: Any) -> Comparison:
     """``compare`` under a fine-tune / probe / intrinsic regime; options that mean nothing there are refused."""
-    if regime not in REGIMES:
-        raise TaskError(f"regime must be one of {', '.join(REGIMES)}, not {regime!r}")
-    unknown = sorted(set(training) - set(TRAINING_OPTIONS))
-    if unknown:
-        raise TypeError(f"compare() got an unexpected keyword argument {unknown[0]!r}")
     given = [k for k, v in training.items() if v is not None]
     if regime == "prompt":
         if given:
@@ -132,11 +148,6 @@ def _compare_regime(base: str, adapted: str, tasks: Sequence[str], regime: str, 
                        lmeval_include_path=lmeval_include_path, **options)
     if lmeval_include_path or any(t.strip().startswith("lmeval:") for t in tasks):
         raise TaskError(f"lm-eval tasks are prompted; they do not run under regime {regime!r}")
-    for name, value, unused in (("shots", shots, 0), ("select_prompt", select_prompt, False)):
-        if value != unused:
-            raise TaskError(f"{name} (--{name.replace('_', '-')}) applies to prompting, not to regime {regime!r}")
-    if engine != "hf":
-        raise TaskError(f"regime {regime!r} trains and scores with the hf engine; engine {engine!r} is for prompting")
     from dabench.regimes import compare_regime
 
     return compare_regime(base, adapted, list(tasks), regime=regime, **options,

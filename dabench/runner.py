@@ -24,12 +24,8 @@ from dabench.errors import DabenchError, TaskError
 from dabench.progress import NullProgress, Progress
 from dabench.data.answers import extract_answer
 from dabench.prompts import build_context, select_shots, target_text
-from dabench.store import Store
+from dabench.store import RunInfo, Store
 from dabench.taskspec import Template, TaskSpec
-
-#: examples per engine call and per store commit
-CHUNK = 64
-
 
 @dataclass
 class TaskPlan:
@@ -133,27 +129,20 @@ def run_plan(
     are all stored is never loaded.
     """
     progress = progress or NullProgress()
-    key = plan.run_key
-    store.register_run(
-        model_fp, key, seed=0, model_name=label, task=plan.spec.name, spec_hash=plan.spec.spec_hash(),
-        config={"split": plan.split, "template": plan.template_id, "shots": [s.id for s in plan.shots]},
-        n_examples=len(plan.examples),
-    )
-    stored = store.get(model_fp, key)
-    missing = [i for i, ex in enumerate(plan.examples) if ex.id not in stored]
-    advance = progress.task(f"{label} · {plan.spec.name}", len(plan.examples))
-    advance(len(plan.examples) - len(missing))
-    if missing:
-        compute = _computer(plan, get_engine())
-        contexts = plan.contexts()
-        for start in range(0, len(missing), CHUNK):
-            chunk = missing[start:start + CHUNK]
-            batch = []
-            for i, record in zip(chunk, compute([contexts[i] for i in chunk], advance)):
-                stored[plan.examples[i].id] = record
-                batch.append((plan.examples[i].id, record))
-            store.put_many(model_fp, key, batch)
-    return [stored[ex.id] for ex in plan.examples]
+    ids = [ex.id for ex in plan.examples]
+    advance = progress.task(f"{label} · {plan.spec.name}", len(ids))
+    lazy: dict[str, Any] = {}
+
+    def compute(indices: list[int]) -> list[tuple[str, dict[str, Any]]]:
+        if not lazy:  # prompts render and the engine loads only when something must be computed
+            lazy.update(compute=_computer(plan, get_engine()), contexts=plan.contexts())
+        records = lazy["compute"]([lazy["contexts"][i] for i in indices], advance)
+        return list(zip((ids[i] for i in indices), records))
+
+    run = RunInfo(model_name=label, task=plan.spec.name, spec_hash=plan.spec.spec_hash(),
+                  config={"split": plan.split, "template": plan.template_id, "shots": [s.id for s in plan.shots]})
+    stored = store.memoised(model_fp, plan.run_key, ids, compute, run=run, advance=advance)
+    return [stored[i] for i in ids]
 
 
 Compute = Callable[[list[str], ProgressFn], list[dict[str, Any]]]

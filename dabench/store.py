@@ -15,7 +15,8 @@ import os
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from dabench._version import __version__
 from dabench.errors import DabenchError
@@ -56,6 +57,20 @@ def default_store_path() -> Path:
         return Path(env).expanduser()
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     return base / "dabench" / "store.sqlite"
+
+
+#: records computed and committed together by :meth:`Store.memoised` (one transaction each)
+CHUNK = 64
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What the store keeps about a run besides its records (``dabench runs list`` shows it)."""
+
+    model_name: str
+    task: str
+    spec_hash: str
+    config: Mapping[str, Any]
 
 
 #: seconds to keep trying to open a store that another process is creating
@@ -125,6 +140,38 @@ class Store:
         rows = [(model_fp, run_key, eid, seed, json.dumps(p), __version__, now) for eid, p in items]
         with self._conn:
             self._conn.executemany("INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?)", rows)
+
+    def memoised(
+        self,
+        model_fp: str,
+        run_key: str,
+        ids: Sequence[str],
+        compute: Callable[[list[int]], Iterable[tuple[str, Any]]],
+        *,
+        run: RunInfo,
+        seed: int = 0,
+        chunk: int = CHUNK,
+        advance: Callable[[int], None] | None = None,
+    ) -> dict[str, Any]:
+        """Every record of ``ids`` for one model and run, computing only what is not stored.
+
+        The one store loop of every kind: register the run, read what is stored, call
+        ``compute(indices)`` on the missing ids a chunk at a time (indices into ``ids``; it
+        returns ``(id, record)`` pairs, possibly more than asked, e.g. a fine-tune's metadata) and
+        commit each chunk at once, so an interrupted run resumes at the chunk it stopped in.
+        ``compute`` is never called when everything is stored, so no model loads then.
+        ``advance`` is told how many ids each step settled (progress bars)."""
+        self.register_run(model_fp, run_key, seed=seed, model_name=run.model_name, task=run.task,
+                          spec_hash=run.spec_hash, config=run.config, n_examples=len(ids))
+        stored = self.get(model_fp, run_key, seed=seed)
+        missing = [i for i, x in enumerate(ids) if x not in stored]
+        if advance is not None:
+            advance(len(ids) - len(missing))
+        for start in range(0, len(missing), chunk):
+            batch = list(compute(missing[start:start + chunk]))
+            stored.update(batch)
+            self.put_many(model_fp, run_key, batch, seed=seed)
+        return stored
 
     def runs(self) -> list[dict[str, Any]]:
         """Every registered run with its number of stored records."""

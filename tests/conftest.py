@@ -27,3 +27,19 @@ def lm_pair(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tupl
     from tests._models import build_pair
 
     return build_pair(shared_data, tmp_path_factory.mktemp("lm_pair"))
+
+
+@pytest.fixture(scope="session")
+def bert_pair(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(base, adapted) tiny BERT backbones (masked LMs; adapted = base + MLM steps on ChemProt text)."""
+    from tests.regimes._tiny import build_bert_pair
+
+    return build_bert_pair(shared_data, tmp_path_factory.mktemp("bert_pair"))
+
+
+@pytest.fixture(scope="session")
+def lmeval_tasks(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """lm-eval task YAMLs over the shared-data slices (``dab_sst2``, ``dab_chemprot``, …)."""
+    from tests.lmeval.conftest import write_tasks
+
+    return write_tasks(tmp_path_factory.mktemp("lmeval_tasks"), shared_data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any, Mapping
 
 from dabench.engines.base import ClassifierEngine, Engine, LMEngine, ModelEngine, ScoreRequest
@@ -10,7 +11,14 @@ from dabench.errors import DabenchError
 if TYPE_CHECKING:  # for the annotation; the functions import the module when they run
     from dabench.engines.checkpoints import Checkpoint
 
-ENGINES = ("hf", "vllm")
+#: engine name → (loader as "module:function", the pip extra that provides its dependency).
+#: A loader is imported only when its engine is used, so an optional dependency is needed only
+#: then; a new engine is one module plus one line here.
+ENGINE_LOADERS: dict[str, tuple[str, str | None]] = {
+    "hf": ("dabench.engines.hf_loader:load_hf", None),
+    "vllm": ("dabench.engines.vllm:VLLMEngine", "vllm"),
+}
+ENGINES = tuple(ENGINE_LOADERS)
 
 
 def resolve_options(checkpoint: str, options: Mapping[str, Any]) -> Checkpoint:
@@ -29,23 +37,18 @@ def load_engine(kind: str, checkpoint: str, **options: Any) -> Engine:
     ``options`` may carry the ``resolved`` Checkpoint.
     """
     options = {k: v for k, v in options.items() if v is not None}
-    if kind == "hf":
-        from dabench.engines import checkpoints
-
-        ck = options.pop("resolved", None) or resolve_options(checkpoint, options)
-        if checkpoints.head_of(ck, trust_remote_code=bool(options.get("trust_remote_code"))) == "classifier":
-            from dabench.engines.classifier import HFClassifierEngine
-
-            return HFClassifierEngine(checkpoint, resolved=ck, **options)
-        from dabench.engines.hf import HFEngine
-
-        options.pop("label_map", None)  # a causal LM scores the task's own verbalisers
-        return HFEngine(checkpoint, resolved=ck, **options)
-    if kind == "vllm":
-        from dabench.engines.vllm import VLLMEngine
-
-        return VLLMEngine(checkpoint, **options)
-    raise DabenchError(f"unknown engine {kind!r}; available: {', '.join(ENGINES)}")
+    entry = ENGINE_LOADERS.get(kind)
+    if entry is None:
+        raise DabenchError(f"unknown engine {kind!r}; available: {', '.join(ENGINES)}")
+    target, extra = entry
+    module_name, attr = target.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        hint = f"pip install 'dabench[{extra}]'" if extra else "reinstall dabench"
+        raise DabenchError(f"engine {kind!r} needs a package that is not installed ({exc.name or exc}); {hint}") from None
+    loader: Any = getattr(module, attr)
+    return loader(checkpoint, **options)
 
 
 __all__ = ["ClassifierEngine", "Engine", "LMEngine", "ModelEngine", "ScoreRequest", "load_engine", "resolve_options", "ENGINES"]

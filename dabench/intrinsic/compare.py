@@ -25,16 +25,12 @@ from dabench.handles import ModelHandle, make_handles
 from dabench.model_runs import run_key
 from dabench.progress import Progress
 from dabench.stats import paired_test
-from dabench.store import Store
+from dabench.store import RunInfo, Store
 from dabench.verdicts import check_stats_options
 
 if TYPE_CHECKING:  # torch and transformers load only when a model is scored
     import torch
     from transformers import PreTrainedTokenizerBase
-
-#: records per store commit
-CHUNK = 64
-
 
 class _LM:
     """A checkpoint scored as a language model; loaded on first use."""
@@ -235,26 +231,20 @@ def _run_key(spec: IntrinsicSpec, docs: DocumentSet, measure: str, window: int) 
 
 def _score(lm: _LM, spec: IntrinsicSpec, docs: DocumentSet, measure: str, window: int, key: str, store: Store,
            prog: Progress, role: str, batch_tokens: int) -> list[dict[str, Any]]:
-    store.register_run(lm.fp, key, seed=0, model_name=role, task=spec.name, spec_hash=spec.spec_hash(),
-                       config={"measure": measure, "window": window, "source": docs.source}, n_examples=len(docs.documents))
-    stored = store.get(lm.fp, key)
-    missing = [d for d in docs.documents if d.id not in stored]
-    advance = prog.task(f"{role} · {spec.name} ({measure.replace('_', '-')})", len(docs.documents))
-    advance(len(docs.documents) - len(missing))
-    if missing:
-        model, tok = lm.model(), lm.tokenizer()
-        for start in range(0, len(missing), CHUNK):
-            chunk = missing[start:start + CHUNK]
-            texts = [d.text for d in chunk]
-            if measure == "pseudo_perplexity":
-                scores = pseudo_nll(model, tok, texts, max_length=window, batch_tokens=batch_tokens, progress=advance)
-            else:
-                scores = causal_nll(model, tok, texts, max_length=window, batch_tokens=batch_tokens, progress=advance)
-            batch = [(d.id, {"nll": s.nll, "tokens": s.tokens, "bytes": s.bytes}) for d, s in zip(chunk, scores)]
-            for doc_id, rec in batch:
-                stored[doc_id] = rec
-            store.put_many(lm.fp, key, batch)
-    return [stored[d.id] for d in docs.documents]
+    ids = [d.id for d in docs.documents]
+    advance = prog.task(f"{role} · {spec.name} ({measure.replace('_', '-')})", len(ids))
+    nll = pseudo_nll if measure == "pseudo_perplexity" else causal_nll
+
+    def compute(indices: list[int]) -> list[tuple[str, dict[str, Any]]]:
+        chunk = [docs.documents[i] for i in indices]
+        scores = nll(lm.model(), lm.tokenizer(), [d.text for d in chunk], max_length=window,
+                     batch_tokens=batch_tokens, progress=advance)
+        return [(d.id, {"nll": s.nll, "tokens": s.tokens, "bytes": s.bytes}) for d, s in zip(chunk, scores)]
+
+    run = RunInfo(model_name=role, task=spec.name, spec_hash=spec.spec_hash(),
+                  config={"measure": measure, "window": window, "source": docs.source})
+    stored = store.memoised(lm.fp, key, ids, compute, run=run, advance=advance)
+    return [stored[i] for i in ids]
 
 
 def document_stats(records: Sequence[Mapping[str, Any]], unit: str) -> np.ndarray:

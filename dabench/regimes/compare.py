@@ -18,12 +18,13 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from dabench.comparison import Comparison, TaskResult
+from dabench.comparison import Comparison, ModelInfo, TaskResult
 from dabench.data import resolve_data_dir
 from dabench.errors import TaskError
 from dabench.metrics import task_metric
-from dabench.model_runs import build_comparison, model_info, run_key
-from dabench.progress import Progress, progress_context
+from dabench.handles import ModelHandle
+from dabench.model_runs import run_key
+from dabench.progress import Progress
 from dabench.registry import get_registry
 from dabench.regimes.backbone import Backbone, Encoded
 from dabench.regimes.config import FinetuneConfig, ProbeConfig, get_preset, with_overrides
@@ -31,8 +32,8 @@ from dabench.regimes.data import RegimeData, load_regime_data
 from dabench.regimes.finetune import finetune_seed
 from dabench.regimes.probe import probe_run
 from dabench.stats import PairedResult, SeedsResult, paired_test, paired_test_seeds
-from dabench.store import Store
-from dabench.verdicts import apply_verdicts, check_stats_options
+from dabench.store import RunInfo, Store
+from dabench.verdicts import check_stats_options
 from dabench.taskspec import TaskSpec
 
 REGIMES = ("finetune", "probe", "intrinsic")
@@ -114,78 +115,113 @@ def compare_regime(
                                  engine_options=engine_options, tasks_dirs=tasks_dirs, progress=progress)
     if regime not in ("finetune", "probe"):
         raise TaskError(f"--regime must be one of prompt, {', '.join(REGIMES)}; not {regime!r}")
-    check_stats_options(alpha, correction)
-    chosen = get_preset(preset)
-    overrides = dict(hyperparameters or {})
-    named = {"lr": lr, "batch_size": batch_size, "epochs": epochs, "patience": patience, "max_length": max_length,
-             "train_limit": train_limit, "dev_limit": dev_limit, "pooling": pooling}
-    overrides.update({k: v for k, v in named.items() if v is not None})
-    cfg: FinetuneConfig | ProbeConfig
-    if regime == "finetune":
-        cfg = with_overrides(chosen.finetune, overrides)
-        seeds_used = seed_list(seeds, chosen.seeds)
-    else:
-        cfg = with_overrides(chosen.probe, overrides)
-        seeds_used = [0]
+    from dabench.handles import make_handles
+    from dabench.orchestrator import run_plans
 
-    specs = get_registry([Path(d) for d in tasks_dirs]).resolve(tasks)
-    root = resolve_data_dir(data_dir)
-    data_files = data_files or {}
-    need_dev = regime == "finetune" and cfg.patience > 0  # type: ignore[union-attr]
-    datas = {s.name: load_regime_data(s, root, limit=limit, train_limit=cfg.train_limit, dev_limit=cfg.dev_limit,
-                                      need_dev=need_dev, overrides=data_files.get(s.name)) for s in specs}
-    for s in specs:  # metric names are checked before any model loads
-        task_metric(s, cfg.select_metric or s.metric)
-    sides = {"base": Backbone(base, engine_options), "adapted": Backbone(adapted, engine_options)}
-    keys = {s.name: _run_key(regime, s, datas[s.name], cfg) for s in specs}
+    handles = make_handles(base, adapted, "hf", engine_options or {})
+    plan = RegimePlan(tasks, handles, regime=regime, data_dir=data_dir, data_files=data_files, seeds=seeds,
+                      limit=limit, preset=preset, hyperparameters=hyperparameters, seed=seed, resamples=resamples,
+                      alpha=alpha, margin=margin, correction=correction, domain=domain, tasks_dirs=tasks_dirs,
+                      named={"lr": lr, "batch_size": batch_size, "epochs": epochs, "patience": patience,
+                             "max_length": max_length, "train_limit": train_limit, "dev_limit": dev_limit,
+                             "pooling": pooling})
+    return run_plans(handles, [plan], store_path=store_path, progress=progress, correction=correction, alpha=alpha,
+                     margin=margin)
 
-    runs: dict[str, dict[str, Runs]] = {"base": {}, "adapted": {}}
-    with progress_context(progress) as prog:
-        store = Store(store_path)
+
+class RegimePlan:
+    """The tasks of a fine-tune or probe comparison (a :class:`~dabench.orchestrator.KindPlan`):
+    hyperparameters resolved and train/dev/test data read before any backbone loads, then per
+    side each seed's test predictions through the store (a seed whose predictions are stored is
+    never trained again), then the seeds t-test (fine-tune) or a paired test (probe) per task."""
+
+    def __init__(self, tasks: Sequence[str], handles: tuple[ModelHandle, ModelHandle], *, regime: str,
+                 data_dir: str | os.PathLike[str] | None, data_files: Mapping[str, Mapping[str, str]] | None,
+                 seeds: int | Sequence[int] | None, limit: int | None, preset: str | None,
+                 hyperparameters: Mapping[str, Any] | None, seed: int, resamples: int, alpha: float,
+                 margin: float | None, correction: str, domain: str | None,
+                 tasks_dirs: Sequence[str | os.PathLike[str]], named: Mapping[str, Any]) -> None:
+        if regime not in ("finetune", "probe"):
+            raise TaskError(f"--regime must be one of prompt, {', '.join(REGIMES)}; not {regime!r}")
+        check_stats_options(alpha, correction)
+        self.kind = regime
+        self.regime = regime
+        chosen = get_preset(preset)
+        overrides = dict(hyperparameters or {})
+        overrides.update({k: v for k, v in named.items() if v is not None})
+        self.cfg: FinetuneConfig | ProbeConfig
+        if regime == "finetune":
+            self.cfg = with_overrides(chosen.finetune, overrides)
+            self.seeds = seed_list(seeds, chosen.seeds)
+        else:
+            self.cfg = with_overrides(chosen.probe, overrides)
+            self.seeds = [0]
+        self.preset = preset
+        self.specs = get_registry([Path(d) for d in tasks_dirs]).resolve(tasks)
+        self.root = resolve_data_dir(data_dir)
+        data_files = data_files or {}
+        cfg = self.cfg
+        need_dev = isinstance(cfg, FinetuneConfig) and cfg.patience > 0
+        self.datas = {s.name: load_regime_data(s, self.root, limit=limit, train_limit=cfg.train_limit,
+                                               dev_limit=cfg.dev_limit, need_dev=need_dev,
+                                               overrides=data_files.get(s.name)) for s in self.specs}
+        for s in self.specs:  # metric names are checked before any model loads
+            task_metric(s, cfg.select_metric or s.metric)
+        self.limit, self.seed, self.resamples, self.alpha, self.margin = limit, seed, resamples, alpha, margin
+        self.correction, self.domain = correction, domain
+        self.backbones = {"base": Backbone(handles[0].checkpoint, handles[0].options),
+                          "adapted": Backbone(handles[1].checkpoint, handles[1].options)}
+        self.keys = {s.name: _run_key(regime, s, self.datas[s.name], cfg) for s in self.specs}
+        self.runs: dict[str, dict[str, Runs]] = {"base": {}, "adapted": {}}
+
+    def run(self, role: str, handle: ModelHandle, store: Store, progress: Progress) -> None:
+        backbone = self.backbones[role]
         try:
-            for role, backbone in sides.items():
-                for s in specs:
-                    runs[role][s.name] = _run_task(backbone, role, s, datas[s.name], cfg, regime, seeds_used,
-                                                   keys[s.name], store, prog)
-                backbone.release()
+            for s in self.specs:
+                self.runs[role][s.name] = _run_task(backbone, role, s, self.datas[s.name], self.cfg, self.regime,
+                                                    self.seeds, self.keys[s.name], store, progress)
         finally:
-            store.close()
+            backbone.release()
 
-    tested = [_task_result(regime, s, datas[s.name], runs["base"][s.name], runs["adapted"][s.name], seeds_used, cfg,
-                           domain, resamples, seed, alpha, margin) for s in specs]
-    results = apply_verdicts(tested, correction=correction, alpha=alpha, margin=margin)
-    infos = {role: model_info(name, sides[role].ck, sides[role].fp)
-             for role, name in (("base", base), ("adapted", adapted))}
-    hyper = cfg.key() | ({"eval_batch_size": cfg.eval_batch_size} if isinstance(cfg, FinetuneConfig) else {"batch_size": cfg.batch_size})
-    config = {
-        "regime": regime,
-        "preset": preset or "dsp",
-        "seeds": seeds_used,
-        "hyperparameters": hyper,
-        "tasks": [s.name for s in specs],
-        "data_dir": str(root) if root else None,
-        "limit": limit,
-        "seed": seed,
-        "resamples": resamples,
-        "alpha": alpha,
-        "margin": margin,
-        "correction": correction,
-        "domain": domain,
-        "engine": "hf",
-    }
-    signature = {
-        "task_hashes": {s.name: s.spec_hash() for s in specs},
-        "data_hashes": {s.name: datas[s.name].data_key() for s in specs},
-        "fingerprints": {"base": infos["base"].fingerprint, "adapted": infos["adapted"].fingerprint},
-        "run_keys": keys,
-        "seed": seed,
-        "resamples": resamples,
-        "alpha": alpha,
-        "correction": correction,
-        "regime": regime,
-        "seeds": seeds_used,
-    }
-    return build_comparison(infos["base"], infos["adapted"], results, config, signature)
+    def test(self) -> list[tuple[TaskResult, Any]]:
+        return [_task_result(self.regime, s, self.datas[s.name], self.runs["base"][s.name],
+                             self.runs["adapted"][s.name], self.seeds, self.cfg, self.domain, self.resamples,
+                             self.seed, self.alpha, self.margin) for s in self.specs]
+
+    def config(self, results: Sequence[TaskResult]) -> dict[str, Any]:
+        cfg = self.cfg
+        hyper = cfg.key() | ({"eval_batch_size": cfg.eval_batch_size} if isinstance(cfg, FinetuneConfig)
+                             else {"batch_size": cfg.batch_size})
+        return {
+            "regime": self.regime,
+            "preset": self.preset or "dsp",
+            "seeds": self.seeds,
+            "hyperparameters": hyper,
+            "tasks": [s.name for s in self.specs],
+            "data_dir": str(self.root) if self.root else None,
+            "limit": self.limit,
+            "seed": self.seed,
+            "resamples": self.resamples,
+            "alpha": self.alpha,
+            "margin": self.margin,
+            "correction": self.correction,
+            "domain": self.domain,
+            "engine": "hf",
+        }
+
+    def signature(self, results: Sequence[TaskResult], infos: dict[str, ModelInfo]) -> dict[str, Any]:
+        return {
+            "task_hashes": {s.name: s.spec_hash() for s in self.specs},
+            "data_hashes": {s.name: self.datas[s.name].data_key() for s in self.specs},
+            "fingerprints": {"base": infos["base"].fingerprint, "adapted": infos["adapted"].fingerprint},
+            "run_keys": self.keys,
+            "seed": self.seed,
+            "resamples": self.resamples,
+            "alpha": self.alpha,
+            "correction": self.correction,
+            "regime": self.regime,
+            "seeds": self.seeds,
+        }
 
 
 def _run_key(regime: str, spec: TaskSpec, data: RegimeData, cfg: FinetuneConfig | ProbeConfig) -> str:
@@ -207,26 +243,25 @@ def _run_task(backbone: Backbone, role: str, spec: TaskSpec, data: RegimeData, c
     bar = prog.task(f"{label} · {'seeds' if regime == 'finetune' else 'probe'}", len(seeds))
     encoded = None
     out: Runs = {}
+    ids = test_ids + [META_ID]
+    run_info = RunInfo(model_name=role, task=spec.name, spec_hash=spec.spec_hash(), config={"regime": regime, **cfg.key()})
     for sd in seeds:
-        store.register_run(backbone.fp, key, seed=sd, model_name=role, task=spec.name, spec_hash=spec.spec_hash(),
-                           config={"regime": regime, **cfg.key()}, n_examples=len(test_ids))
-        stored = store.get(backbone.fp, key, seed=sd)
-        if META_ID in stored and all(i in stored for i in test_ids):
-            out[sd] = (np.array([stored[i]["pred"] for i in test_ids], dtype=np.int64), stored[META_ID])
-            bar(1)
-            continue
-        if encoded is None:
-            encoded = _encode(backbone, spec, data, cfg.max_length)
-        select = task_metric(spec, cfg.select_metric or spec.metric)
-        if isinstance(cfg, FinetuneConfig):
-            run: Any = finetune_seed(backbone, *encoded, len(spec.labels), cfg, sd, select_metric=select,
-                                     progress=prog, label=label)
-        else:
-            run = probe_run(backbone, *encoded, cfg, select_metric=select, progress=prog, label=label)
-        meta = run.meta()
-        items = [(i, {"pred": int(p)}) for i, p in zip(test_ids, run.test_pred)] + [(META_ID, meta)]
-        store.put_many(backbone.fp, key, items, seed=sd)
-        out[sd] = (np.asarray(run.test_pred, dtype=np.int64), meta)
+
+        def train(indices: list[int], sd: int = sd) -> list[tuple[str, Any]]:
+            """One seed's run (all of it: a seed is stored whole or not at all)."""
+            nonlocal encoded
+            if encoded is None:
+                encoded = _encode(backbone, spec, data, cfg.max_length)
+            select = task_metric(spec, cfg.select_metric or spec.metric)
+            if isinstance(cfg, FinetuneConfig):
+                run: Any = finetune_seed(backbone, *encoded, len(spec.labels), cfg, sd, select_metric=select,
+                                         progress=prog, label=label)
+            else:
+                run = probe_run(backbone, *encoded, cfg, select_metric=select, progress=prog, label=label)
+            return [(i, {"pred": int(p)}) for i, p in zip(test_ids, run.test_pred)] + [(META_ID, run.meta())]
+
+        stored = store.memoised(backbone.fp, key, ids, train, run=run_info, seed=sd, chunk=len(ids))
+        out[sd] = (np.array([stored[i]["pred"] for i in test_ids], dtype=np.int64), stored[META_ID])
         bar(1)
     return out
 

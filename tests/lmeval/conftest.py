@@ -85,11 +85,6 @@ metadata:
     return folder
 
 
-@pytest.fixture(scope="session")
-def lmeval_tasks(shared_data, tmp_path_factory) -> Path:
-    return write_tasks(tmp_path_factory.mktemp("lmeval_tasks"), shared_data)
-
-
 TASKS = "dab_chemprot,dab_sst2,dab_chemprot_gen"
 
 

@@ -26,13 +26,18 @@ def test_regimes_command_lists_presets(capsys):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"regime": "probe", "shots": 3}, r"shots \(--shots\) applies to prompting, not to regime 'probe'"),
-    ({"regime": "finetune", "select_prompt": True}, r"select_prompt .* applies to prompting"),
-    ({"epochs": 2}, r"epochs \(--epochs\) applies to the finetune/probe regimes"),
-    ({"regime": "prompt", "seeds": 3}, r"seeds \(--seeds\) applies to the finetune/probe regimes"),
-    ({"regime": "intrinsic", "epochs": 2}, r"epochs .* regime intrinsic trains nothing"),
-    ({"regime": "lora"}, r"regime must be one of prompt, finetune, probe, intrinsic"),
-    ({"regime": "probe", "engine": "vllm"}, r"engine 'vllm' is for prompting"),
+    ({"regime": "probe", "shots": 3}, r"--shots applies to prompting, not to --regime probe"),
+    ({"regime": "finetune", "select_prompt": True}, r"--select-prompt applies to prompting"),
+    ({"epochs": 2}, r"--epochs applies to --regime finetune/probe, not to --regime prompt"),
+    ({"regime": "prompt", "seeds": 3}, r"--seeds applies to --regime finetune/probe, not to --regime prompt"),
+    ({"regime": "intrinsic", "epochs": 2}, r"--epochs applies to --regime finetune/probe, not to --regime intrinsic"),
+    ({"regime": "lora"}, r"--regime must be one of prompt, finetune, probe, intrinsic"),
+    ({"regime": "probe", "engine": "vllm"}, r"--engine vllm is for prompting"),
+    ({"regime": "finetune", "epochs": 0}, r"--epochs must be at least 1"),
+    ({"shots": -1}, r"--shots must be 0 or more"),
+    ({"margin": -0.1}, r"--margin must be a non-negative number"),
+    ({"resamples": 0}, r"--resamples 0 is too few"),
+    ({"engine_options": {"batch_size": 0}}, r"--batch-size must be at least 1"),
 ])
 def test_options_of_another_regime_are_refused_before_any_model_loads(kwargs, message, tmp_path):
     missing = str(tmp_path / "no-such-model")
