@@ -265,10 +265,10 @@ def _regression(tasks: list[Mapping[str, Any]], margin: float, alpha: float, ci_
         effect = _effect(t, level)
         if failed:
             reason = (f"candidate significantly worse than the baseline{_beyond(margin)}: {effect}, "
-                      f"Holm-adjusted p = {fmt.pval(p_adj)} < alpha {alpha:g}")
+                      f"{fmt.p_is(p_adj, 'Holm-adjusted p')}, below alpha {alpha:g}")
         elif worse:
             reason = (f"no significant regression{_beyond(margin)}: {effect}, "
-                      f"Holm-adjusted p = {fmt.pval(p_adj)} >= alpha {alpha:g}")
+                      f"{fmt.p_is(p_adj, 'Holm-adjusted p')}, not below alpha {alpha:g}")
             if t.get("underpowered") or (t.get("mde") is not None and margin and float(t["mde"]) > margin):
                 reason += f" (underpowered: MDE {fmt.num(t.get('mde'))}; a smaller regression may go unseen)"
         else:

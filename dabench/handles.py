@@ -13,7 +13,8 @@ from typing import Any, Mapping
 
 from dabench.comparison import ModelInfo
 from dabench.engines import Engine, load_engine, resolve_options
-from dabench.engines.checkpoints import fingerprint as checkpoint_fingerprint, preflight, resolve_against_base, shares_base
+from dabench.engines.checkpoints import fingerprint as checkpoint_fingerprint, preflight, recorded_location, \
+    resolve_against_base, shares_base
 from dabench.errors import CheckpointError
 
 
@@ -66,7 +67,10 @@ class ModelHandle:
         gc.collect()
 
     def info(self) -> ModelInfo:
-        return ModelInfo(name=Path(self.checkpoint).name or self.checkpoint, path=str(self.location), fingerprint=self.fingerprint())
+        """How the comparison names the model: the checkpoint's last component as typed, and its
+        absolute path (a stored comparison is replayed from any directory)."""
+        return ModelInfo(name=Path(self.checkpoint).name or self.checkpoint, path=recorded_location(self.location),
+                         fingerprint=self.fingerprint())
 
 
 class SharedLoad:

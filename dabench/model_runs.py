@@ -33,8 +33,9 @@ def checkpoint_fingerprint(ck: ckpts.Checkpoint) -> str:
 
 
 def model_info(name: str, ck: ckpts.Checkpoint, fp: str) -> ModelInfo:
-    """How the Comparison names a model: its last path component, where it was loaded from, its fingerprint."""
-    return ModelInfo(name=Path(name.rstrip("/")).name or name, path=str(ck.location), fingerprint=fp)
+    """How the Comparison names a model: its last path component as typed, where it was loaded
+    from (an absolute path, so a stored comparison is replayed from any directory), its fingerprint."""
+    return ModelInfo(name=Path(name.rstrip("/")).name or name, path=ckpts.recorded_location(ck.location), fingerprint=fp)
 
 
 def run_key(payload: Mapping[str, Any]) -> str:

@@ -19,7 +19,10 @@ it from a stored comparison (gate replay) or from the field's default.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+import types
+import typing
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -147,6 +150,9 @@ class PromptOptions:
     """How causal LMs are prompted (the prompt regime only)."""
 
     shots: int = opt(0, "--shots", "Few-shot examples per prompt (the same for both models).")
+    shots_split: str | None = opt(None, "--shots-split", "Draw the --shots examples from this split instead of the "
+                                  "task's few-shot split (e.g. validation when no train file is there); evaluated "
+                                  "examples are never used as shots.", metavar="SPLIT")
     select_prompt: bool = opt(False, "--select-prompt", "Per model, pick the best template on the validation split "
                               "(never on test data).")
 
@@ -229,9 +235,50 @@ GROUPS: tuple[type, ...] = (StatsOptions, DataOptions, EngineOptions, PromptOpti
 BACKBONE_OPTIONS = ("device", "trust_remote_code", "arch", "adapter_base", "ckpt_prefix", "allow_pickle")
 #: options that mean something only for one kind of comparison: (names, regimes they apply to)
 ONLY_FOR: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
-    (("shots", "select_prompt"), ("prompt",)),
+    (("shots", "shots_split", "select_prompt"), ("prompt",)),
     (("preset", "seeds", "epochs", "lr", "patience", "train_limit", "dev_limit", "pooling"), ("finetune", "probe")),
 )
+
+
+def _kind_of(name: str) -> str:
+    """The Python kind of an option's values: int, float, str, bool or list."""
+    hints: dict[str, Any] = {}
+    for group in GROUPS:
+        hints.update(typing.get_type_hints(group))
+    annotation = hints[name]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    if typing.get_origin(annotation) is list:
+        return "list"
+    return str(getattr(annotation, "__name__", annotation))
+
+
+def checked_type(name: str, value: Any) -> Any:
+    """``value`` for option ``name`` if it has the option's type (an int is a float; a path is a
+    string; a seed list may be given as a count or a list), else one line naming the option."""
+    kind = _kind_of(name)
+    flag = all_fields()[name].metadata["flag"]
+    if name == "seeds" and (isinstance(value, int) and not isinstance(value, bool)
+                            or isinstance(value, (list, tuple)) and all(isinstance(v, int) for v in value)):
+        return value
+    ok = {
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "str": isinstance(value, (str, os.PathLike)),
+        "bool": isinstance(value, bool),
+        "list": isinstance(value, (list, tuple)) and all(isinstance(v, (str, os.PathLike)) for v in value),
+    }.get(kind, True)
+    if not ok:
+        what = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false",
+                "list": "a list of strings"}[kind]
+        raise OptionError(f"{flag} takes {what}, not {value!r}")
+    if kind == "str":
+        return os.fspath(value)
+    if kind == "list":
+        return [os.fspath(v) for v in value]
+    if kind == "float":
+        return float(value)
+    return value
 
 
 def fields_of(group: type) -> list[dataclasses.Field[Any]]:
@@ -277,7 +324,7 @@ class RunOptions:
         values = {name: _default(f) for name, f in known.items()}
         if stored:
             values.update(replayed(stored))
-        set_by_user = {k: v for k, v in given.items() if v is not None and v != [] and v != ()}
+        set_by_user = {k: checked_type(k, v) for k, v in given.items() if v is not None and v != [] and v != ()}
         values.update(set_by_user)
         groups = {}
         for attr, group in zip(("stats", "data", "engine", "prompt", "regime", "run"), GROUPS):
@@ -332,7 +379,8 @@ class RunOptions:
         if self.regime.regime == "prompt":
             if e.batch_size is not None:
                 engine_options["batch_size"] = e.batch_size
-            kwargs.update(engine=e.engine, shots=self.prompt.shots, select_prompt=self.prompt.select_prompt)
+            kwargs.update(engine=e.engine, shots=self.prompt.shots, shots_split=self.prompt.shots_split,
+                          select_prompt=self.prompt.select_prompt)
         else:
             engine_options = {k: v for k, v in engine_options.items() if k in BACKBONE_OPTIONS}
             r = self.regime

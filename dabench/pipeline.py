@@ -35,6 +35,7 @@ def compare(
     data_files: Mapping[str, Mapping[str, str]] | None = None,
     limit: int | None = None,
     shots: int = 0,
+    shots_split: str | None = None,
     seed: int = 0,
     resamples: int = 10_000,
     alpha: float = 0.05,
@@ -67,12 +68,17 @@ def compare(
     ``tasks`` may mix task types: intrinsic tasks (``chemprot_text_ppl``, suite ``intrinsic``)
     and lm-eval tasks (``lmeval:<name>``, extra task YAMLs from ``lmeval_include_path``) run
     through their own pipelines next to the prompted ones, and all p-values are adjusted together.
+
+    ``shots`` examples per prompt come from each task's few-shot split; a task whose few-shot
+    file is missing is refused unless ``shots_split`` names the split to draw them from (the
+    evaluated examples are then left out of the pool).
     """
-    check_options(regime=regime, shots=shots, select_prompt=select_prompt, engine=engine, seed=seed,
-                  resamples=resamples, alpha=alpha, margin=margin, correction=correction, limit=limit,
+    check_options(regime=regime, shots=shots, shots_split=shots_split, select_prompt=select_prompt, engine=engine,
+                  seed=seed, resamples=resamples, alpha=alpha, margin=margin, correction=correction, limit=limit,
                   engine_options=engine_options, training=training)
     if regime != "prompt" or training:
-        return _compare_regime(base, adapted, tasks, regime, training, shots=shots, select_prompt=select_prompt,
+        return _compare_regime(base, adapted, tasks, regime, training, shots=shots, shots_split=shots_split,
+                               select_prompt=select_prompt,
                                engine=engine, data_dir=data_dir, data_files=data_files, limit=limit, seed=seed,
                                resamples=resamples, alpha=alpha, margin=margin, correction=correction, domain=domain,
                                store_path=store_path, engine_options=engine_options, tasks_dirs=tasks_dirs,
@@ -92,8 +98,8 @@ def compare(
     plans: list[KindPlan] = []
     if native:
         plans.append(PromptPlan(registry.resolve(native), data_dir=data_dir, data_files=data_files, limit=limit,
-                                shots=shots, domain=domain, select_prompt=select_prompt, select_limit=select_limit,
-                                engine=engine, **stats))
+                                shots=shots, shots_split=shots_split, domain=domain, select_prompt=select_prompt,
+                                select_limit=select_limit, engine=engine, **stats))
     if lmeval_tasks:
         from dabench.lmeval.compare import LmevalPlan
 
@@ -116,7 +122,7 @@ TRAINING_OPTIONS = ("seeds", "preset", "lr", "batch_size", "epochs", "patience",
 
 
 def check_options(*, regime: str, shots: int, select_prompt: bool, engine: str, seed: int, resamples: int,
-                  alpha: float, margin: float | None, correction: str, limit: int | None,
+                  shots_split: str | None = None, alpha: float, margin: float | None, correction: str, limit: int | None,
                   engine_options: Mapping[str, Any] | None, training: Mapping[str, Any]) -> None:
     """The API's keywords checked by the same declarations as every command's flags
     (:meth:`dabench.options.RunOptions.layered`): values in range, and no option set for a
@@ -127,7 +133,8 @@ def check_options(*, regime: str, shots: int, select_prompt: bool, engine: str, 
     fields = all_fields()
     given: dict[str, Any] = {"regime": regime, "engine": engine, "seed": seed, "resamples": resamples,
                              "alpha": alpha, "margin": margin, "correction": correction, "limit": limit,
-                             "shots": shots or None, "select_prompt": select_prompt or None}
+                             "shots": shots or None, "shots_split": shots_split,
+                             "select_prompt": select_prompt or None}
     given.update({k: v for k, v in (engine_options or {}).items() if k in fields and v is not None})
     given.update({k: v for k, v in training.items() if k in fields and v is not None})
     if given.get("dtype") == "auto":
@@ -136,7 +143,8 @@ def check_options(*, regime: str, shots: int, select_prompt: bool, engine: str, 
 
 
 def _compare_regime(base: str, adapted: str, tasks: Sequence[str], regime: str, training: Mapping[str, Any], *,
-                    shots: int, select_prompt: bool, engine: str, lmeval_include_path: Sequence[Any] = (),
+                    shots: int, select_prompt: bool, engine: str, shots_split: str | None = None,
+                    lmeval_include_path: Sequence[Any] = (),
                     **options: Any) -> Comparison:
     """``compare`` under a fine-tune / probe / intrinsic regime; options that mean nothing there are refused."""
     given = [k for k, v in training.items() if v is not None]
@@ -144,8 +152,8 @@ def _compare_regime(base: str, adapted: str, tasks: Sequence[str], regime: str, 
         if given:
             raise TaskError(f"{given[0]} (--{given[0].replace('_', '-')}) applies to the finetune/probe regimes, "
                             "not to prompting")
-        return compare(base, adapted, tasks, shots=shots, select_prompt=select_prompt, engine=engine,
-                       lmeval_include_path=lmeval_include_path, **options)
+        return compare(base, adapted, tasks, shots=shots, shots_split=shots_split, select_prompt=select_prompt,
+                       engine=engine, lmeval_include_path=lmeval_include_path, **options)
     if lmeval_include_path or any(t.strip().startswith("lmeval:") for t in tasks):
         raise TaskError(f"lm-eval tasks are prompted; they do not run under regime {regime!r}")
     from dabench.regimes import compare_regime

@@ -10,7 +10,7 @@ kinds side by side.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence
 
 from dabench._version import __version__
@@ -49,15 +49,17 @@ class PromptPlan:
     def __init__(self, specs: Sequence[TaskSpec], *, data_dir: str | os.PathLike[str] | None,
                  data_files: Mapping[str, Mapping[str, str]] | None, limit: int | None, shots: int, seed: int,
                  resamples: int, alpha: float, margin: float | None, correction: str, domain: str | None,
-                 select_prompt: bool, select_limit: int | None, engine: str) -> None:
+                 select_prompt: bool, select_limit: int | None, engine: str,
+                 shots_split: str | None = None) -> None:
         self.specs = list(specs)
         self.root = resolve_data_dir(data_dir)
         self.data_files = dict(data_files or {})
-        self.limit, self.shots, self.seed = limit, shots, seed
+        self.limit, self.shots, self.seed, self.shots_split = limit, shots, seed, shots_split
         self.resamples, self.alpha, self.margin, self.correction = resamples, alpha, margin, correction
         self.domain, self.select_prompt, self.engine = domain, select_prompt, engine
         self.eval_plans = {
-            s.name: plan_task(s, self.root, shots=shots, seed=seed, limit=limit, overrides=self.data_files.get(s.name))
+            s.name: plan_task(s, self.root, shots=shots, shots_split=shots_split, seed=seed, limit=limit,
+                              overrides=self.data_files.get(s.name))
             for s in self.specs
         }
         self.val_plans: dict[str, list[TaskPlan]] = {}
@@ -70,8 +72,9 @@ class PromptPlan:
                             "--select-prompt never chooses on the test data"
                         )
                     self.val_plans[s.name] = [
-                        plan_task(s, self.root, split=s.validation_split, shots=shots, seed=seed, limit=select_limit,
-                                  template_id=t.id, overrides=self.data_files.get(s.name))
+                        plan_task(s, self.root, split=s.validation_split, shots=shots, shots_split=shots_split,
+                                  seed=seed, limit=select_limit, template_id=t.id,
+                                  overrides=self.data_files.get(s.name))
                         for t in s.templates
                     ]
         self.sides: dict[str, _Side] = {}
@@ -98,7 +101,15 @@ class PromptPlan:
             "select_prompt": self.select_prompt,
             "engine": self.engine,
             "regime": "prompt",
+            **self._shot_config(),
         }
+
+    def _shot_config(self) -> dict[str, Any]:
+        """Where the shots came from, recorded only when there are shots (``shots_split``: the
+        option as given; ``shot_source``: the split of each task's shots)."""
+        out: dict[str, Any] = {"shots_split": self.shots_split} if self.shots_split else {}
+        sources = self.shot_sources()
+        return {**out, "shot_source": sources} if sources else out
 
     def signature(self, results: Sequence[TaskResult], infos: dict[str, ModelInfo]) -> dict[str, Any]:
         return {
@@ -112,7 +123,13 @@ class PromptPlan:
             "correction": self.correction,
             "templates": {r.task: r.templates for r in results},
             "shots": {s.name: [x.id for x in self.eval_plans[s.name].shots] for s in self.specs},
+            **({"shot_source": self.shot_sources()} if self.shots else {}),
         }
+
+    def shot_sources(self) -> dict[str, str]:
+        """Per task with shots, the split they were drawn from (the few-shot split, or the one
+        ``--shots-split`` chose), so a report can say where the demonstrations came from."""
+        return {name: plan.shot_split for name, plan in self.eval_plans.items() if plan.shot_split}
 
 
 def _evaluate_side(
@@ -137,7 +154,7 @@ def _evaluate_side(
                 scores[vp.template_id] = _score(s, vp.examples, predictions(recs))
             best = max(scores, key=lambda t: (scores[t], -[x.id for x in s.templates].index(t)))
             selection[s.name] = scores
-            plan = TaskPlan(plan.spec, plan.split, plan.examples, plan.shots, best, plan.data_hash, plan.seed, plan.shot_source)
+            plan = replace(plan, template_id=best)
         plans[s.name] = plan
         records[s.name] = run_plan(handle.get, fp, plan, store, progress=prog, label=role)
     return _Side(plans, records, selection)

@@ -19,6 +19,8 @@ from dabench.errors import TaskError
 from dabench.taskspec import TaskSpec
 
 ENV_TASKS_PATH = "DABENCH_TASKS_PATH"
+#: the file suffix of intrinsic (held-out text) task specs, read by :mod:`dabench.intrinsic.spec`
+INTRINSIC_SUFFIX = ".yml"
 
 
 def builtin_tasks_dir() -> Path:
@@ -62,9 +64,10 @@ class Registry:
     """Task specs by name, and the suites they belong to."""
 
     def __init__(self, dirs: Iterable[Path]) -> None:
+        self._dirs = tuple(dirs)
         self._specs: dict[str, TaskSpec] = {}
         self._origin: dict[str, Path] = {}
-        for path in _spec_files(dirs):
+        for path in _spec_files(self._dirs):
             for spec in load_spec_file(path):
                 if spec.name in self._specs:
                     raise TaskError(f"{path}: task {spec.name!r} is already defined in {self._origin[spec.name]}")
@@ -78,8 +81,19 @@ class Registry:
         try:
             return self._specs[name]
         except KeyError:
-            known = ", ".join(self.names())
-            raise TaskError(f"unknown task {name!r}; known tasks: {known} (see `dabench tasks list`)") from None
+            raise self.unknown(name, "task") from None
+
+    def unknown(self, name: str, kind: str) -> TaskError:
+        """The error for a ``name`` that is not a known ``kind`` ("task", "suite", "task or
+        suite"), listing every known task, intrinsic task and suite so that the user can
+        pick the right one from the message alone."""
+        inames, isuites = _intrinsic_names(self._dirs)
+        suites = sorted(set(self.suites()) | isuites)
+        return TaskError(
+            f"unknown {kind} {name!r}; known tasks: {', '.join(self.names()) or '(none)'}; "
+            f"intrinsic tasks: {', '.join(sorted(inames)) or '(none)'}; suites: {', '.join(suites) or '(none)'} "
+            "(see `dabench tasks list`)"
+        )
 
     def suites(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -97,6 +111,8 @@ class Registry:
             if not name:
                 continue
             members = suites.get(name) if name not in self._specs else None
+            if members is None and name not in self._specs:
+                raise self.unknown(name, "task or suite")
             for n in members or [name]:
                 spec = self.get(n)
                 if spec not in out:
@@ -104,6 +120,46 @@ class Registry:
         if not out:
             raise TaskError("no tasks given; pass --tasks with task or suite names (see `dabench tasks list`)")
         return out
+
+
+def _intrinsic_names(dirs: Iterable[Path]) -> tuple[set[str], set[str]]:
+    """Names and suites of the intrinsic specs (``*.yml``) under ``dirs``, for messages only.
+
+    Read here with plain YAML, without validating (that is :mod:`dabench.intrinsic.spec`'s
+    job), because importing that module from here would be an import cycle; a file that
+    does not parse is skipped, as it will be reported when the task is actually used.
+    """
+    names: set[str] = set()
+    suites: set[str] = set()
+    for d in dirs:
+        if not d.is_dir():
+            continue
+        for path in sorted(p for p in d.rglob(f"*{INTRINSIC_SUFFIX}") if p.is_file()):
+            try:
+                data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                continue
+            for item in data if isinstance(data, list) else [data]:
+                if isinstance(item, dict) and isinstance(item.get("name"), str):
+                    names.add(item["name"])
+                    listed = item.get("suites")
+                    if isinstance(listed, list):
+                        suites.update(str(x) for x in listed)
+    return names, suites
+
+
+def check_tasks_dirs(dirs: Iterable[str | os.PathLike]) -> list[Path]:
+    """The ``--tasks-dir`` folders as paths, refusing one that does not exist or is not a
+    folder: a mistyped folder would otherwise be skipped and its tasks reported unknown."""
+    out = []
+    for d in dirs:
+        path = Path(d).expanduser()
+        if not path.exists():
+            raise TaskError(f"--tasks-dir {path}: no such folder; pass a folder holding task YAML specs")
+        if not path.is_dir():
+            raise TaskError(f"--tasks-dir {path}: is not a folder; pass the folder holding the task YAML specs, not a file")
+        out.append(path)
+    return out
 
 
 def extra_task_dirs() -> list[Path]:
@@ -117,6 +173,7 @@ def _cached(dirs: tuple[Path, ...]) -> Registry:
 
 
 def get_registry(extra_dirs: Iterable[Path] = ()) -> Registry:
-    """The registry of built-in tasks plus ``extra_dirs`` and ``DABENCH_TASKS_PATH``."""
-    dirs = (builtin_tasks_dir(), *extra_task_dirs(), *extra_dirs)
+    """The registry of built-in tasks plus ``extra_dirs`` (``--tasks-dir``, each of which
+    must exist) and ``DABENCH_TASKS_PATH``."""
+    dirs = (builtin_tasks_dir(), *extra_task_dirs(), *check_tasks_dirs(extra_dirs))
     return _cached(tuple(Path(d).resolve() for d in dirs))

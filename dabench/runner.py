@@ -17,10 +17,10 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from dabench.data import load_split, split_path
+from dabench.data import load_split
 from dabench.data.example import Example
 from dabench.engines.base import ClassifierEngine, Engine, LMEngine, ProgressFn, ScoreRequest
-from dabench.errors import DabenchError, TaskError
+from dabench.errors import DabenchError, DataError, TaskError
 from dabench.progress import NullProgress, Progress
 from dabench.data.answers import extract_answer
 from dabench.prompts import build_context, select_shots, target_text
@@ -39,6 +39,8 @@ class TaskPlan:
     data_hash: str
     seed: int
     shot_source: str = ""
+    #: the split the shots were drawn from (None: no shots)
+    shot_split: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -76,42 +78,69 @@ def plan_task(
     *,
     split: str | None = None,
     shots: int = 0,
+    shots_split: str | None = None,
     seed: int = 0,
     limit: int | None = None,
     template_id: str | None = None,
     overrides: Mapping[str, str | os.PathLike] | None = None,
 ) -> TaskPlan:
-    """Read the task's data and fix its examples, shots and template."""
+    """Read the task's data and fix its examples, shots and template.
+
+    Shots come from the task's few-shot split, or from ``shots_split`` when the user names
+    one; never silently from the evaluation split, and never an evaluated example."""
     split = split or spec.eval_split
     examples, data_hash = load_split(spec, split, data_dir, overrides)
-    shot_list: list[Example] = []
-    shot_source = ""
-    if shots > 0:
-        pool_split = spec.fewshot_split
-        pool: list[Example] | None = None
-        if pool_split and pool_split != split:
-            try:
-                split_path(spec, pool_split, data_dir, overrides)
-            except DabenchError:
-                pool = None  # no few-shot file on disk: fall back to the evaluation split
-            else:
-                pool, pool_hash = load_split(spec, pool_split, data_dir, overrides)
-                shot_source = f"{pool_split}:{pool_hash}"
-        if pool is None:
-            pool = examples
-            shot_source = f"{split}:{data_hash}"
-        shot_list = select_shots(pool, shots, seed)
-        if pool is examples:
-            taken = {s.id for s in shot_list}
-            examples = [ex for ex in examples if ex.id not in taken]
     if limit is not None:
         if limit <= 0:
             raise TaskError("--limit must be a positive number of examples")
         examples = examples[:limit]
     if not examples:
         raise TaskError(f"task {spec.name!r}: split {split!r} has no examples to evaluate")
+    shot_list: list[Example] = []
+    shot_source, pool_split = "", None
+    if shots > 0:
+        pool_split = shots_split or _fewshot_split(spec, shots)
+        pool, pool_hash = _shot_pool(spec, pool_split, data_dir, overrides, shots, explicit=shots_split is not None)
+        if pool_split == split or pool_hash == data_hash:
+            evaluated = {ex.id for ex in examples}  # the same data: keep every evaluated example out of the prompt
+            pool = [ex for ex in pool if ex.id not in evaluated]
+            _check_pool_size(spec, pool_split, shots, len(pool), len(evaluated))
+        shot_list = select_shots(pool, shots, seed)
+        shot_source = f"{pool_split}:{pool_hash}"
     template = spec.template(template_id)
-    return TaskPlan(spec, split, examples, shot_list, template.id, data_hash, seed, shot_source)
+    return TaskPlan(spec, split, examples, shot_list, template.id, data_hash, seed, shot_source, pool_split)
+
+
+def _fewshot_split(spec: TaskSpec, shots: int) -> str:
+    """The task's own few-shot split; a task without one needs ``--shots-split``."""
+    if spec.fewshot_split is None:
+        raise TaskError(f"task {spec.name!r} has no few-shot split for --shots {shots}; pass --shots-split SPLIT "
+                        f"to draw shots from one of {', '.join(spec.files)} (evaluated examples are never shots)")
+    return spec.fewshot_split
+
+
+def _shot_pool(spec: TaskSpec, pool_split: str, data_dir: Path | None,
+               overrides: Mapping[str, str | os.PathLike] | None, shots: int, *, explicit: bool
+               ) -> tuple[list[Example], str]:
+    """The examples shots are drawn from and their file's hash. A missing few-shot file is an
+    error, not a quiet fallback to the evaluation split (its shots could sit next to, or be,
+    the evaluated examples); the message names the file and the option that chooses another split."""
+    try:
+        return load_split(spec, pool_split, data_dir, overrides)
+    except DabenchError as exc:
+        if explicit:
+            raise
+        others = ", ".join(s for s in spec.files if s != pool_split)
+        raise DataError(f"--shots {shots}: few-shot file missing: {exc}; or pass --shots-split SPLIT to draw "
+                        f"shots from another split ({others}) explicitly") from None
+
+
+def _check_pool_size(spec: TaskSpec, pool_split: str, shots: int, pool: int, evaluated: int) -> None:
+    """One clear error when leaving the evaluated examples out leaves too few shots."""
+    if pool < shots:
+        raise TaskError(f"task {spec.name!r}: --shots {shots} from split {pool_split!r} leaves {pool} examples "
+                        f"besides the {evaluated} evaluated ones; lower --limit or --shots, or choose another "
+                        "--shots-split")
 
 
 def run_plan(

@@ -50,6 +50,14 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 
+#: the columns of each table, as ``_SCHEMA`` creates them
+_COLUMNS = {
+    "records": ("model_fp", "run_key", "example_id", "seed", "payload", "version", "created"),
+    "runs": ("model_fp", "run_key", "seed", "model_name", "task", "spec_hash", "config", "n_examples", "version",
+             "created"),
+}
+
+
 def default_store_path() -> Path:
     """``$DABENCH_STORE``, else ``~/.cache/dabench/store.sqlite``."""
     env = os.environ.get(ENV_STORE)
@@ -91,7 +99,13 @@ class Store:
                 self._conn.execute("PRAGMA journal_mode=WAL")
                 self._conn.execute("PRAGMA synchronous=NORMAL")
                 self._conn.executescript(_SCHEMA)
+                self._check_schema()
                 return
+            except OSError as exc:  # the parent is a file, or a folder we may not write
+                blocking = next((p for p in self.path.parents if p.exists() and not p.is_dir()), None)
+                why = f"{blocking} is a file, not a folder" if blocking else (exc.strerror or str(exc))
+                raise DabenchError(f"store {self.path}: cannot create it ({why}); pass --store PATH to a writable "
+                                   "location") from None
             except sqlite3.OperationalError as exc:
                 # switching a new file to WAL takes an exclusive lock that the busy handler does not
                 # wait for: another process creating the same store at the same moment; try again
@@ -105,6 +119,16 @@ class Store:
             except sqlite3.DatabaseError as exc:
                 raise DabenchError(f"store {self.path}: cannot open ({exc}); pass --store PATH to use another "
                                    "file") from None
+
+    def _check_schema(self) -> None:
+        """Refuse a SQLite file that is not a dabench store (tables of the same name, other
+        columns) before anything is read from or written to it."""
+        for table, expected in _COLUMNS.items():
+            found = tuple(row[1] for row in self._conn.execute(f"PRAGMA table_info({table})"))
+            if found != expected:
+                self._conn.close()
+                raise DabenchError(f"store {self.path}: not a dabench record store (table {table!r} has columns "
+                                   f"{', '.join(found) or 'none'}); pass --store PATH to another file")
 
     def close(self) -> None:
         self._conn.close()

@@ -7,7 +7,9 @@ exit code (2 for bad input) instead of a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 from typing import Protocol, cast
 
 import typer
@@ -32,6 +34,9 @@ class _ClickError(Protocol):
     exit_code: int
 
     def show(self) -> None:
+        ...
+
+    def format_message(self) -> str:
         ...
 
 
@@ -64,13 +69,55 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         typer.echo("dabench: interrupted; finished examples are stored and a re-run resumes from them", err=True)
         return 130
-    except Exception as exc:  # usage errors (an unknown option, a missing or extra argument)
+    except Exception as exc:  # usage errors (an unknown option, a missing or extra argument), or a bug
         if isinstance(exc, _click_exceptions()):
             usage = cast(_ClickError, exc)  # found by name at run time, so its type is known only here
             usage.show()
+            _gate_usage_junit(argv, usage.format_message())
             return usage.exit_code
-        raise
+        where = write_traceback(exc)
+        typer.echo(f"dabench: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+                   f"(the full traceback is in {where}; please report it)", err=True)
+        return 2
     return rv if isinstance(rv, int) else 0
+
+
+def write_traceback(exc: BaseException) -> Path:
+    """Write ``exc``'s traceback to a file (``$DABENCH_CRASH_DIR`` or the temp dir) and return it:
+    an unexpected error is one line on stderr, exit code 2, and the details are kept."""
+    import tempfile
+    import time
+    import traceback
+
+    folder = Path(os.environ.get("DABENCH_CRASH_DIR") or tempfile.gettempdir())
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"dabench-traceback-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
+        path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+    except OSError:
+        path = Path("(could not be written)")
+    return path
+
+
+def _gate_usage_junit(argv: list[str] | None, message: str) -> None:
+    """A usage error of ``dabench gate … --junit FILE`` still writes FILE, with an ``<error>``, so
+    CI shows why the gate could not run (the command itself never started)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "gate" not in args[:1]:
+        return
+    path = None
+    for i, a in enumerate(args):
+        if a == "--junit" and i + 1 < len(args):
+            path = args[i + 1]
+        elif a.startswith("--junit="):
+            path = a.split("=", 1)[1]
+    if path:
+        from dabench.render.junit import write_junit_error
+
+        try:
+            write_junit_error(path, f"usage error: {message}")
+        except OSError:
+            pass
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import typer
 
 from dabench.cli.root import app
 from dabench.cli.flags import RawOptions, run_options
-from dabench.cli.output import default_out_dir, write_outputs
+from dabench.cli.output import check_writable, default_out_dir, write_outputs
 from dabench.errors import DabenchError
 
 @app.command("compare")
@@ -35,6 +35,8 @@ def compare_command(
     from dabench.render.terminal import print_comparison
 
     task_names = [t.strip() for t in (tasks or "").split(",") if t.strip()]
+    out_dir = out or default_out_dir(base, adapted)
+    check_writable(out_dir / "comparison.json")  # before any model loads, not after the run
     if from_lmeval:
         from dabench.lmeval import compare_from_lmeval
 
@@ -55,7 +57,6 @@ def compare_command(
         comparison = run_comparison(base, adapted, task_names, options.layered(),
                                     progress=not (no_progress or as_json))
     data = comparison.to_dict()
-    out_dir = out or default_out_dir(base, adapted)
     written = write_outputs(data, out_dir)
     if as_json:
         sys.stdout.write(comparison.to_json())

@@ -89,7 +89,8 @@ def data_check(
         try:
             examples, digest = load_split(spec, sp, root, overrides, download=download, errors=errors)
         except DataError as exc:  # the whole file is unreadable
-            reports.append({"split": sp, "status": "bad", "file": str(path), "n": 0, "bad_rows": [str(exc)], "warnings": []})
+            reports.append({"split": sp, "status": "bad", "file": str(path), "n": 0, "bad_rows": [str(exc)], "warnings": [],
+                            "error": str(exc)})
             failed = True
             continue
         summary = summarize(spec, examples)
@@ -106,9 +107,11 @@ def data_check(
         _print_check(spec, reports)
     if failed:
         # raised rather than typer.Exit(2): ``main`` maps it to exit code 2 with one line
-        bad = sum(len(r.get("bad_rows", [])) for r in reports)
+        bad = sum(len(r.get("bad_rows", [])) for r in reports if "error" not in r)
         missing = [r["split"] for r in reports if r["status"] == "missing"]
+        unreadable = [r["split"] for r in reports if "error" in r]
         parts = ([f"{bad} bad rows"] if bad else []) + ([f"split(s) not found: {', '.join(missing)}"] if missing else [])
+        parts += [f"unreadable split file(s): {', '.join(unreadable)}"] if unreadable else []
         raise DataError(f"data check of task {spec.name!r} failed: {'; '.join(parts)}")
 
 
@@ -117,6 +120,9 @@ def _print_check(spec: TaskSpec, reports: list[dict[str, Any]]) -> None:
     for r in reports:
         if r["status"] == "missing":
             typer.echo(f"  {r['split']}: missing — {r['message']}")
+            continue
+        if "error" in r:  # the whole file could not be read: no counts to show
+            typer.echo(f"  {r['split']}: unreadable — {r['error']}")
             continue
         digest = f" (sha256 {r['sha256'][:12]})" if r.get("sha256") else ""
         typer.echo(f"  {r['split']}: {r['n']} examples from {r['file']}{digest}")

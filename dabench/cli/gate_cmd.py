@@ -158,6 +158,33 @@ def gate(
 
     --margin: tolerated drop in each task's headline metric (default: the comparison's, else 0). See docs/ci.md.
     """
+    if junit is not None:
+        _check_writable(junit)  # before any model loads
+    if out is not None:
+        _check_writable(out / "gate.json")
+    try:
+        _gate(baseline, candidate, tasks, suite, mode, junit, as_json, out, baseline_side, options)
+    except (typer.Exit, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # the gate could not run: JUnit says why (exit 2 from main, never 1)
+        if junit is not None:
+            from dabench.render.junit import write_junit_error
+
+            what = str(exc) if isinstance(exc, DabenchError) else f"internal error: {type(exc).__name__}: {exc}"
+            write_junit_error(junit, what)
+        raise
+
+
+def _check_writable(path: Path) -> None:
+    """One line now, not after the run, when ``path`` cannot be written."""
+    from dabench.cli.output import check_writable
+
+    check_writable(path)
+
+
+def _gate(baseline: str, candidate: str | None, tasks: str | None, suite: str | None, mode: str, junit: Path | None,
+          as_json: bool, out: Path | None, baseline_side: str, options: RawOptions) -> None:
+    """The gate itself (see :func:`gate`)."""
     from dabench.gate import MODES, evaluate
     from dabench.render.load import load_comparison, looks_like_json_file
 

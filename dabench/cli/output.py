@@ -28,3 +28,24 @@ def write_outputs(data: dict[str, Any], out: Path) -> list[Path]:
     write_html_report(data, out / "report.html")
     written += [out / "report.md", out / "report.html"]
     return written
+
+
+def check_writable(path: Path) -> None:
+    """Refuse, before any model loads, an output file that cannot be written: its folder cannot
+    be created, or is not writable (so a finished run is never lost at the last step)."""
+    import os
+    import tempfile
+
+    from dabench.errors import DabenchError
+
+    folder = Path(path).parent
+    blocking = next((p for p in [folder, *folder.parents] if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise DabenchError(f"{path}: cannot write it ({blocking} is a file, not a folder); choose another path")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".dabench-write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise DabenchError(f"{path}: cannot write to {folder} ({exc.strerror or exc}); choose another path") from None

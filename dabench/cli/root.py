@@ -7,9 +7,38 @@ the package that imports it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+import typer.core
 
 from dabench._version import __version__
+
+
+def _hide_flag_type() -> None:
+    """Show no value type (typer 0.29 prints ``<bool>``) next to an on/off flag in ``--help``.
+
+    A flag takes no value, so ``--json <bool>`` reads as if it wanted one. Typer's plain
+    help already leaves the type out for flags; its rich help panel does not, for every
+    flag, ``--help`` included, so this is fixed once here for all commands rather than with
+    a ``metavar`` on each option.
+    """
+    option = typer.core.TyperOption
+    original = getattr(option, "display_type_rich", None)
+    if original is None or getattr(original, "_dabench_flag_fix", False):
+        return
+
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        if getattr(self, "is_flag", False) and getattr(self, "metavar", None) is None:
+            return None
+        result: str | None = original(self, ctx)
+        return result
+
+    display_type_rich._dabench_flag_fix = True  # type: ignore[attr-defined]
+    option.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_hide_flag_type()
 
 app = typer.Typer(
     name="dabench",

@@ -72,4 +72,7 @@ def drop_runs(
     with _open(store) as s:
         n = s.drop(model_fp=model, task=task)
     what = " and ".join(x for x in (f"model {model}" if model else "", f"task {task}" if task else "") if x)
+    if n == 0:
+        # a mistyped task or fingerprint must not look like a successful clean-up
+        raise DabenchError(f"runs drop: no run matched {what}; see `dabench runs list` for what the store holds")
     typer.echo(f"dropped {n} run{'s' if n != 1 else ''} of {what}")

@@ -24,6 +24,7 @@ from dabench.errors import DabenchError, DataError, PairingError
 from dabench.metrics import count_missing, get_metric
 from dabench.metrics.classification import MISSING
 from dabench.metrics.inputs import is_missing, refuse_missing_scores
+from dabench.render.fmt import pval
 from dabench.stats import decide, paired_test
 
 _FIELDS = ("id", "prediction", "reference")
@@ -236,8 +237,8 @@ def stats_command(
         f"base       {_fmt(res.base)}",
         f"adapted    {_fmt(res.adapted)}",
         f"delta      {res.delta:+.4f}  {level:g}% CI [{_fmt(res.ci[0])}, {_fmt(res.ci[1])}] ({res.ci_method})",
-        f"p-value    {res.p_value:.4g}  (paired permutation, {res.permutation_method})"
-        + "".join(f"; {k} {v:.4g}" for k, v in res.p_values.items() if k != "permutation"),
+        f"p-value    {pval(res.p_value)}  (paired permutation, {res.permutation_method})"
+        + "".join(f"; {k} {pval(v)}" for k, v in res.p_values.items() if k != "permutation"),
         f"MDE        {'none detectable on these data' if res.mde == math.inf else _fmt(res.mde)}"
         f"  (80% power of the test used, two-sided alpha={alpha:g})",
         f"verdict    {decision['verdict']}" + ("  (underpowered)" if decision["underpowered"] else ""),

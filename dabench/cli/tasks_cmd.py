@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -10,6 +13,9 @@ from rich.table import Table
 
 from dabench.cli.root import app
 from dabench.registry import get_registry
+
+TASKS_DIR_HELP = "Extra dir of task YAML specs (repeatable)."
+COLUMNS = ("name", "family", "domain", "category", "type", "metric", "suites")
 
 tasks_app = typer.Typer(help="List and inspect the registered tasks.", no_args_is_help=True)
 app.add_typer(tasks_app, name="tasks")
@@ -19,14 +25,17 @@ app.add_typer(tasks_app, name="tasks")
 def tasks_list(
     suite: str | None = typer.Option(None, "--suite", help="Only the tasks of this suite."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    tasks_dir: list[Path] = typer.Option([], "--tasks-dir", help=TASKS_DIR_HELP),
 ) -> None:
     """List the registered tasks (name, family, domain, category, metric, suites), intrinsic
-    (held-out text perplexity) tasks included."""
+    (held-out text perplexity) tasks included. Piped output is tab-separated, one task a line."""
     from dabench.intrinsic.spec import get_intrinsic_registry, intrinsic_names
 
-    reg, intrinsic = get_registry(), get_intrinsic_registry()
-    if suite and intrinsic_names([suite], reg):
+    reg, intrinsic = get_registry(tasks_dir), get_intrinsic_registry(tasks_dir)
+    if suite and intrinsic_names([suite], reg, tasks_dir):
         specs, ispecs = [], intrinsic.resolve([suite])
+    elif suite and suite not in reg.suites():
+        raise reg.unknown(suite, "suite")
     else:
         specs = reg.resolve([suite]) if suite else [reg.get(n) for n in reg.names()]
         ispecs = [] if suite else [intrinsic.get(n) for n in intrinsic.names()]
@@ -41,13 +50,33 @@ def tasks_list(
     ]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
-        return
+    elif sys.stdout.isatty():
+        _print_table(rows)
+    else:
+        _print_plain(rows)
+
+
+def _cells(row: dict[str, Any]) -> list[str]:
+    """The text of each column of one task row (a list joined with commas)."""
+    return [", ".join(row[c]) if isinstance(row[c], list) else str(row[c]) for c in COLUMNS]
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
+    """A rich table, for a terminal (rich may shorten cells to fit its width)."""
     table = Table(title="dabench tasks")
-    for col in ("name", "family", "domain", "category", "type", "metric", "suites"):
+    for col in COLUMNS:
         table.add_column(col)
     for r in rows:
-        table.add_row(*(", ".join(v) if isinstance(v, list) else str(v) for v in r.values()))
+        table.add_row(*_cells(r))
     Console().print(table)
+
+
+def _print_plain(rows: list[dict[str, Any]]) -> None:
+    """A header line and one tab-separated line per task, never shortened: for pipes and
+    files, where a table sized to an unknown width would cut names off."""
+    typer.echo("\t".join(COLUMNS))
+    for r in rows:
+        typer.echo("\t".join(_cells(r)))
 
 
 @tasks_app.command("show")
@@ -55,15 +84,16 @@ def tasks_show(
     task: str = typer.Argument(..., help="Task name (see `dabench tasks list`)."),
     domain: str | None = typer.Option(None, "--domain", help="Show the category relative to this adaptation domain."),
     as_json: bool = typer.Option(False, "--json", help="Print the full spec as JSON."),
+    tasks_dir: list[Path] = typer.Option([], "--tasks-dir", help=TASKS_DIR_HELP),
 ) -> None:
     """Show one task: data files and format, fields, labels, templates, metrics, hash."""
     from dabench.metrics import task_metrics
 
     from dabench.intrinsic.spec import get_intrinsic_registry, intrinsic_names
 
-    reg = get_registry()
-    if intrinsic_names([task], reg):
-        ispec = get_intrinsic_registry().get(task)
+    reg = get_registry(tasks_dir)
+    if intrinsic_names([task], reg, tasks_dir):
+        ispec = get_intrinsic_registry(tasks_dir).get(task)
         if as_json:
             typer.echo(json.dumps(ispec.model_dump(mode="json"), indent=2, ensure_ascii=False))
             return

@@ -34,6 +34,20 @@ def resolve_data_dir(value: str | os.PathLike | None) -> Path | None:
     return path
 
 
+def override_path(split: str, value: str | os.PathLike) -> Path:
+    """The file a ``--data-file SPLIT=PATH`` override names, checked to be a readable file.
+
+    A directory is refused as such (not as "not found"), since the path does exist and the
+    user needs to know that a single split file is expected there.
+    """
+    path = Path(value).expanduser()
+    if path.is_dir():
+        raise DataError(f"--data-file {split}={path}: is a directory; pass the split's data file, not a folder")
+    if not path.is_file():
+        raise DataError(f"--data-file {split}={path}: file not found")
+    return path
+
+
 def split_path(
     spec: TaskSpec,
     split: str,
@@ -42,10 +56,7 @@ def split_path(
 ) -> Path:
     """The file holding ``split`` of ``spec``; a clear error when it is not there."""
     if overrides and split in overrides:
-        path = Path(overrides[split]).expanduser()
-        if not path.is_file():
-            raise DataError(f"--data-file {split}={path}: file not found")
-        return path
+        return override_path(split, overrides[split])
     if split not in spec.files:
         known = ", ".join(spec.files)
         raise TaskError(f"task {spec.name!r} has no split {split!r}; known splits: {known}")
@@ -93,4 +104,4 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-__all__ = ["Example", "ENV_DATA_DIR", "load_split", "read_examples", "resolve_data_dir", "split_path", "file_sha256"]
+__all__ = ["Example", "ENV_DATA_DIR", "load_split", "override_path", "read_examples", "resolve_data_dir", "split_path", "file_sha256"]

@@ -39,20 +39,32 @@ Reader = Callable[..., list[Example]]
 #: labels whose end marks the end of a PubMed RCT abstract (used to group JSONL sentences)
 RCT_LAST_SECTION = "CONCLUSIONS"
 
+#: the messages (after the path) for a split file without examples
+EMPTY_FILE = "empty data file; pass the split file that holds the examples"
+NO_EXAMPLES = "no examples in the file, only header lines; pass the split file that holds the examples"
+
 
 # ----------------------------------------------------------------------------- helpers
 
 
 def _read_text(path: Path) -> str:
+    """The text of a split file; one-line errors for a missing, unreadable or empty file.
+
+    An empty file is an error rather than zero examples: a split with nothing in it would
+    otherwise be scored (or checked) as if all were well.
+    """
     try:
         # utf-8-sig drops a byte-order mark (MRPC files carry one)
-        return path.read_text(encoding="utf-8-sig")
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
     except IsADirectoryError:
         raise DataError(f"{path}: is a directory, expected a data file") from None
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if not text.strip():
+        raise DataError(f"{path}: {EMPTY_FILE}")
+    return text
 
 
 def split_lines(text: str) -> list[str]:
@@ -99,8 +111,11 @@ class _Collector:
 
     def __init__(self, errors: list[str] | None) -> None:
         self.errors = errors
+        self.count = 0
 
     def bad(self, exc: DataError) -> None:
+        """Report one bad row: raise it, or record it and go on."""
+        self.count += 1
         if self.errors is None:
             raise exc
         self.errors.append(str(exc))
@@ -166,6 +181,10 @@ def _check_score(label: str, spec: TaskSpec, where: str) -> None:
 
 
 def _check_unique(examples: list[Example], path: Path, col: _Collector) -> list[Example]:
+    """``examples`` without repeated ids (each repeat is a bad row); a file that yields no
+    examples and no bad rows (a header line only) is reported as empty."""
+    if not examples and not col.count:
+        col.bad(DataError(f"{path}: {NO_EXAMPLES}"))
     seen: set[str] = set()
     out = []
     for ex in examples:

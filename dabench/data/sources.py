@@ -34,7 +34,7 @@ import zipfile
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from dabench.data import ENV_DATA_DIR, file_sha256, read_examples
+from dabench.data import ENV_DATA_DIR, file_sha256, override_path, read_examples
 from dabench.data.example import Example
 from dabench.data.packaged import is_packaged, packaged_path
 from dabench.data.readers import READERS
@@ -169,10 +169,7 @@ def locate_split(
 ) -> tuple[Path, TaskSpec]:
     """The file holding ``split`` and the spec to read it with (a hub export is JSONL)."""
     if overrides and split in overrides:
-        path = Path(overrides[split]).expanduser()
-        if not path.is_file():
-            raise DataError(f"--data-file {split}={path}: file not found")
-        return path, spec
+        return override_path(split, overrides[split]), spec
     if split not in spec.files:
         known = ", ".join(spec.files)
         raise TaskError(f"task {spec.name!r} has no split {split!r}; known splits: {known}")

@@ -92,10 +92,18 @@ def resolve(
         if arch_ck.kind not in ("dir", "hub"):
             raise CheckpointError(f"--arch {arch}: expected a model directory or hub id with a config.json")
         return Checkpoint(name, "ckpt", path, arch_ck, prefix)
+    if path.exists():  # a local path is never looked up on the hub, whatever its shape
+        raise CheckpointError(f"{path}: expected a model directory or a weights file ({', '.join(WEIGHT_FILE_SUFFIXES)})")
     if is_hub_id(name):
         return Checkpoint(name, "hub", name)
     raise CheckpointError(f"checkpoint {name!r} not found: no such directory or file (pass a model directory, "
                           "a PEFT adapter directory, a .ckpt file with --arch, or a hub id)")
+
+
+def recorded_location(location: Path | str) -> str:
+    """Where a checkpoint is, as a comparison records it: a local path made absolute (so the
+    gate finds the baseline from any directory), a hub id as it is."""
+    return str(location.resolve()) if isinstance(location, Path) else location
 
 
 def _adapter_base(adapter_dir: Path, override: str | None) -> Checkpoint:
@@ -479,7 +487,28 @@ def preflight(ck: Checkpoint, *, trust_remote_code: bool = False) -> None:
             raise CheckpointError(f"{ck.location}: no adapter_model.safetensors or adapter_model.bin")
         for f in files:
             _check_weights_file(f)
-    load_tokenizer(ck, trust_remote_code=trust_remote_code)
+    check_tokenizer(load_tokenizer(ck, trust_remote_code=trust_remote_code), ck.spec)
+
+
+#: text every usable tokenizer turns into tokens (a probe, not a benchmark)
+PROBE_TEXT = "The inhibitor binds the enzyme; the film was good."
+
+
+def check_tokenizer(tokenizer: Any, where: str) -> None:
+    """Refuse a tokenizer that cannot encode text. Without tokenizer files transformers may build
+    an empty one that loads fine and then fails (or encodes everything to nothing) only after
+    both models have loaded; this catches it in the preflight."""
+    try:
+        ids = tokenizer(PROBE_TEXT)["input_ids"]
+        size = len(tokenizer)
+    except Exception as exc:  # a tokenizer that raises on plain text is unusable, whatever the reason
+        raise CheckpointError(f"{where}: its tokenizer cannot encode text ({type(exc).__name__}: {exc}); copy the "
+                              "tokenizer files (tokenizer.json, vocab…) into the checkpoint, or pass --arch") from None
+    special = set(getattr(tokenizer, "all_special_ids", []) or [])
+    if size < 2 or not [i for i in ids if i not in special]:
+        raise CheckpointError(f"{where}: its tokenizer cannot encode text (vocabulary of {size} tokens; no tokenizer "
+                              "files?); copy the tokenizer files (tokenizer.json, vocab…) into the checkpoint, or pass "
+                              "--arch")
 
 
 def _check_weights_file(path: Path, what: str = "") -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from dabench.data import file_sha256, load_split
+from dabench.data import file_sha256, load_split, override_path
 from dabench.data.readers import split_lines
 from dabench.errors import DataError, TaskError
 from dabench.intrinsic.spec import IntrinsicSpec
@@ -93,10 +93,7 @@ def load_documents(
 def split_path_of(spec: IntrinsicSpec, data_dir: Path | None, overrides: Mapping[str, str | os.PathLike] | None) -> Path:
     """The file of an intrinsic task with its own ``files`` (same rules as task data files)."""
     if overrides and spec.split in overrides:
-        path = Path(overrides[spec.split]).expanduser()
-        if not path.is_file():
-            raise DataError(f"--data-file {spec.split}={path}: file not found")
-        return path
+        return override_path(spec.split, overrides[spec.split])
     rel = spec.files[spec.split]
     if data_dir is None:
         raise DataError(f"intrinsic task {spec.name!r} needs {rel} but no data dir is set: pass --data-dir DIR "

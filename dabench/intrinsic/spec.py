@@ -23,10 +23,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from dabench.errors import TaskError
-from dabench.registry import builtin_tasks_dir, extra_task_dirs
+from dabench.registry import INTRINSIC_SUFFIX, builtin_tasks_dir, check_tasks_dirs, extra_task_dirs
 from dabench.taskspec import Category
 
-INTRINSIC_SUFFIX = ".yml"
 Measure = Literal["auto", "perplexity", "pseudo_perplexity"]
 Unit = Literal["token", "byte"]
 
@@ -188,5 +187,5 @@ def _cached(dirs: tuple[Path, ...]) -> IntrinsicRegistry:
 
 def get_intrinsic_registry(extra_dirs: Iterable[str | os.PathLike] = ()) -> IntrinsicRegistry:
     """Built-in ``tasks/intrinsic`` plus ``extra_dirs`` and ``DABENCH_TASKS_PATH``."""
-    dirs = (builtin_tasks_dir() / "intrinsic", *extra_task_dirs(), *(Path(d) for d in extra_dirs))
+    dirs = (builtin_tasks_dir() / "intrinsic", *extra_task_dirs(), *check_tasks_dirs(extra_dirs))
     return _cached(tuple(Path(d).resolve() for d in dirs))

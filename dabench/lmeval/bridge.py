@@ -240,6 +240,22 @@ def task_configs(tm: Any, names: Sequence[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def check_datasets(tm: Any, names: Sequence[str]) -> None:
+    """Build every task (which loads its dataset) before any model loads: a dataset that cannot
+    be had — offline and not in the local cache, a bad ``dataset_path`` — is one line naming the
+    task, not a long traceback after the base model was scored."""
+    from lm_eval.tasks import get_task_dict
+
+    for name in names:
+        try:
+            get_task_dict([strip_prefix(name)], tm)
+        except Exception as exc:  # datasets raises many kinds; each means the same to the user
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            raise TaskError(f"lm-eval task {name}: its dataset could not be loaded ({type(exc).__name__}: {first}); "
+                            "if this machine is offline, cache the dataset first (HF_DATASETS_CACHE) or point the "
+                            "task's YAML at local files (dataset_path: json, data_files)") from None
+
+
 def evaluate_side(
     get_engine: Callable[[], Engine],
     model_fp: str,

@@ -89,12 +89,13 @@ class LmevalPlan:
                  seed: int = 0, resamples: int = 10_000, alpha: float = 0.05, margin: float | None = None,
                  correction: str = "holm", categories: Mapping[str, str] | None = None, engine: str = "hf",
                  include_key: str = "include_path") -> None:
-        from dabench.lmeval.bridge import task_manager
+        from dabench.lmeval.bridge import check_datasets, task_manager
 
         check_stats_options(alpha, correction)
         self.tasks = list(tasks)
         self.include_path = [str(p) for p in include_path]
         self.tm = task_manager(self.tasks, include_path)
+        check_datasets(self.tm, self.tasks)
         self.limit, self.shots, self.fewshot_seed = limit, shots, fewshot_seed
         self.seed, self.resamples, self.alpha, self.margin, self.correction = seed, resamples, alpha, margin, correction
         self.categories = dict(categories or {})

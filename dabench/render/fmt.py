@@ -51,6 +51,12 @@ def pval(p: float | None) -> str:
     return f"{p:.4f}"
 
 
+def p_is(p: float | None, name: str = "p") -> str:
+    """``p = 0.0123`` or ``p < 0.0001`` (never ``p = <0.0001``)."""
+    text = pval(p)
+    return f"{name} {text[0]} {text[1:]}" if text.startswith("<") else f"{name} = {text}"
+
+
 def pct(x: float) -> str:
     """A confidence level as a percentage without trailing zeros (``95``, ``90``, ``97.5``)."""
     return f"{100 * x:.6g}"

@@ -71,7 +71,7 @@ def render_junit(result: Any, *, created: str | None = None, suite_name: str | N
             f"task {t.task} ({t.category}), metric {t.metric}, n = {t.n}\n"
             f"baseline {fmt.num(t.baseline)}, candidate {fmt.num(t.candidate)}, "
             f"delta {fmt.signed(t.delta)}, CI {fmt.interval(t.ci)}\n"
-            + (f"p = {fmt.pval(t.p_value)}, Holm-adjusted p = {fmt.pval(t.p_holm)}\n" if t.p_holm is not None else "")
+            + (f"{fmt.p_is(t.p_value)}, {fmt.p_is(t.p_holm, 'Holm-adjusted p')}\n" if t.p_holm is not None else "")
             + (f"lower CI bound = {fmt.signed(t.lower_bound)}\n" if t.lower_bound is not None else "")
             + f"{'PASS' if t.passed else 'FAIL'}: {t.reason}"
         )
@@ -89,4 +89,28 @@ def write_junit(result: Any, path: str | Path, *, created: str | None = None) ->
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_junit(result, created=created), encoding="utf-8")
+    return path
+
+
+def render_junit_error(message: str, *, suite_name: str = "dabench gate") -> str:
+    """A JUnit document for a gate that could not run: one ``testcase`` with an ``<error>``
+    carrying ``message`` (the same one line the command printed), so CI shows why."""
+    counts = {"tests": "1", "failures": "0", "errors": "1", "skipped": "0", "time": "0"}
+    root = ET.Element("testsuites", {"name": "dabench gate", **counts})
+    suite = ET.SubElement(root, "testsuite", {"name": _clean(suite_name), **counts, "timestamp": _timestamp(None),
+                                              "hostname": "dabench", "id": "0", "package": "dabench.gate"})
+    ET.SubElement(suite, "properties")
+    case = ET.SubElement(suite, "testcase", {"name": "gate", "classname": "dabench.gate", "time": "0"})
+    error = ET.SubElement(case, "error", {"message": _clean(message.splitlines()[0] if message else "error"),
+                                          "type": "dabench.error"})
+    error.text = _clean(message)
+    ET.indent(root, space="  ")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def write_junit_error(path: str | Path, message: str) -> Path:
+    """Write :func:`render_junit_error` to ``path``, creating parent folders."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_junit_error(message), encoding="utf-8")
     return path

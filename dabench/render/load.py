@@ -37,6 +37,16 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
+def _check_version(schema: str, source: str) -> None:
+    """Refuse a comparison of another schema version: its fields may mean something this
+    dabench does not know, so reading it anyway could turn into a wrong verdict."""
+    if schema != SCHEMA:
+        raise DabenchError(
+            f"{source}: comparison schema {schema!r} is not the one this dabench understands ({SCHEMA!r}); "
+            "upgrade dabench (pip install -U dabench) to read it, or rerun `dabench compare` with this version"
+        )
+
+
 def validate_comparison(data: Any, source: str = "comparison") -> dict[str, Any]:
     """Check the fields every reader uses; return ``data`` unchanged.
 
@@ -50,6 +60,7 @@ def validate_comparison(data: Any, source: str = "comparison") -> dict[str, Any]
             f"{source}: not a dabench comparison (field 'schema' is {schema!r}, expected {SCHEMA!r}); "
             "pass the comparison.json written by `dabench compare`"
         )
+    _check_version(schema, source)
     for side in ("base", "adapted"):
         model = data.get(side)
         if not isinstance(model, Mapping):

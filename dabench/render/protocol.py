@@ -30,6 +30,9 @@ def protocol(data: Mapping[str, Any]) -> str:
     ]
     if prompting:
         parts.append(f"{cfg.get('shots', 0)}-shot")
+        sources = sorted(set((cfg.get("shot_source") or {}).values()))
+        if sources:  # where the shots came from (never from the examples being evaluated)
+            parts.append(f"shots from the {'/'.join(sources)} split{'s' if len(sources) > 1 else ''}")
     parts.append(f"{'resampling ' if not prompting else ''}seed {cfg.get('seed', 0)}")
     if cfg.get("margin"):
         parts.append(f"margin {cfg['margin']}")

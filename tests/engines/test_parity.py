@@ -16,7 +16,8 @@ from dabench.runner import plan_task
 
 def _task(name, shared_data, *, limit, shots=0):
     spec = get_registry().get(name)
-    plan = plan_task(spec, shared_data, limit=limit, shots=shots)
+    # the shared data has no train files: shots come from the evaluation split, by explicit choice
+    plan = plan_task(spec, shared_data, limit=limit, shots=shots, shots_split=spec.eval_split if shots else None)
     conts = tuple(target_text(spec, plan.template, lab) for lab in spec.labels)
     return plan, [ScoreRequest(c, conts) for c in plan.contexts()]
 
