@@ -68,8 +68,10 @@ class PromptPlan:
                 if len(s.templates) > 1:
                     if not s.validation_split or s.validation_split == s.eval_split:
                         raise TaskError(
-                            f"task {s.name!r} has no validation split separate from its evaluation split; "
-                            "--select-prompt never chooses on the test data"
+                            f"task {s.name!r} has no validation split separate from its evaluation split, and "
+                            "--select-prompt never chooses on the test data: drop --select-prompt (or compare "
+                            f"{s.name!r} in a run of its own without it), or give the task a validation split in a "
+                            "spec of your own (--tasks-dir)"
                         )
                     self.val_plans[s.name] = [
                         plan_task(s, self.root, split=s.validation_split, shots=shots, shots_split=shots_split,

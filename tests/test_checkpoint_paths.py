@@ -39,8 +39,10 @@ def test_existing_path_that_is_no_model_is_not_a_hub_id(models_cwd):
 def test_comparison_records_absolute_paths_and_gate_replays_elsewhere(models_cwd, lm_pair, shared_data, tmp_path,
                                                                         monkeypatch):
     store = tmp_path / "s.sqlite"
-    comp = dabench.compare("models/x", "models/y", ["rte"], data_dir=shared_data, limit=5, resamples=200,
+    (models_cwd / "data").symlink_to(shared_data, target_is_directory=True)
+    comp = dabench.compare("models/x", "models/y", ["rte"], data_dir="data", limit=5, resamples=200,
                            store_path=store, progress=False)
+    assert Path(comp.config["data_dir"]).is_absolute()  # a relative --data-dir replays from anywhere too
     assert (comp.base.name, comp.adapted.name) == ("x", "y")
     for info, model in ((comp.base, lm_pair[0]), (comp.adapted, lm_pair[1])):
         assert Path(info.path).is_absolute() and Path(info.path).samefile(model)

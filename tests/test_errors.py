@@ -55,6 +55,7 @@ CASES: dict[str, tuple[Callable[[Path, Path, Path], list[str]], str]] = {
     "store-other-schema": (lambda b, a, t: ["--store", str(_other_schema(t))], "not a dabench record store"),
     "out-unwritable": (lambda b, a, t: ["--out", str(_file(t) / "report")], "cannot write it"),
     "unknown-option": (lambda b, a, t: ["--nosuch"], "No such option: --nosuch"),
+    "select-prompt-without-validation": (lambda b, a, t: ["--select-prompt"], "drop --select-prompt"),
     "no-tokenizer": (lambda b, a, t: ["--base-override", str(_no_tokenizer(b, t))], "its tokenizer cannot encode text"),
 }
 
@@ -83,11 +84,12 @@ def test_compare_bad_input_is_one_line_and_exit_2(case, lm_pair, shared_data, tm
     assert "Traceback" not in err and "internal error" not in err
 
 
-@pytest.mark.parametrize("case", sorted(c for c in CASES if c != "out-unwritable"))
+@pytest.mark.parametrize("case", sorted(CASES))
 def test_gate_bad_input_exits_2_and_writes_a_junit_error(case, lm_pair, shared_data, tmp_path, capsys):
     base, adapted = lm_pair
     junit = tmp_path / "ci" / "gate.xml"
-    code = main(_argv("gate", case, base, adapted, tmp_path, shared_data) + ["--junit", str(junit)])
+    argv = _argv("gate", case, base, adapted, tmp_path, shared_data) + ["--junit", str(junit)]
+    code = main(argv)
     err = capsys.readouterr().err
     assert code == 2, err
     xml = junit.read_text(encoding="utf-8")
@@ -134,7 +136,20 @@ GATE_ROWS: dict[str, tuple[Callable[[Path, Path, Path, Path], list[str]], str]] 
     "tasks-dir-missing": (lambda b, a, t, d: [str(b), str(a), "--tasks", "sst2", "--tasks-dir", str(t / "nope")],
                           "no such folder"),
     "comparison-schema-version": (lambda b, a, t, d: [str(_schema_2(t))], "is not the one this dabench understands"),
+    "lmeval-dataset-unavailable": (lambda b, a, t, d: [str(b), str(a), "--tasks", "lmeval:gone",
+                                                       "--lmeval-include-path", str(_gone_task(t))],
+                                   "its dataset could not be loaded"),
 }
+
+
+def _gone_task(tmp: Path) -> Path:
+    folder = tmp / "lmeval-tasks"
+    folder.mkdir(exist_ok=True)
+    (folder / "gone.yaml").write_text(
+        "task: gone\ndataset_path: json\ndataset_kwargs:\n  data_files:\n    test: " + str(tmp / "none.jsonl")
+        + "\ntest_split: test\noutput_type: multiple_choice\ndoc_to_text: \"{{text}}\"\ndoc_to_choice: [a, b]\n"
+        "doc_to_target: 0\nmetric_list:\n  - metric: acc\n", encoding="utf-8")
+    return folder
 
 
 @pytest.mark.parametrize("row", sorted(GATE_ROWS))
@@ -179,8 +194,46 @@ def test_the_gate_junit_is_written_on_an_internal_error_too(monkeypatch, lm_pair
     assert "internal error: RuntimeError: a bug" in junit.read_text()
 
 
+def test_a_store_in_a_read_only_folder_is_one_line(tmp_path, capsys, monkeypatch):
+    """A folder we may not write (tests run as root, who may write anywhere, so SQLite's own
+    answer for such a folder is given to the store directly)."""
+    import sqlite3
+
+    import dabench.store as store_mod
+
+    def read_only(*a, **k):
+        raise sqlite3.OperationalError("unable to open database file")
+
+    path = tmp_path / "ro" / "s.sqlite"
+    path.parent.mkdir()
+    path.touch()
+    monkeypatch.setattr(store_mod.sqlite3, "connect", read_only)
+    code = main(["runs", "list", "--store", str(path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "cannot open (unable to open database file)" in err[0]
+
+
+def test_the_gate_on_a_read_only_store_exits_2_with_a_junit_error(lm_pair, shared_data, tmp_path, capsys,
+                                                                    monkeypatch):
+    import sqlite3
+
+    import dabench.store as store_mod
+
+    def read_only(*a, **k):
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(store_mod.sqlite3, "connect", read_only)
+    base, adapted = lm_pair
+    junit = tmp_path / "gate.xml"
+    code = main(["gate", str(base), str(adapted), "--tasks", "sst2", "--data-dir", str(shared_data), "--limit", "4",
+                 "--store", str(tmp_path / "ro" / "s.sqlite"), "--junit", str(junit)])
+    assert code == 2 and "unable to open database file" in capsys.readouterr().err
+    assert "<error" in junit.read_text(encoding="utf-8")
+
+
 #: rows of docs/errors.md tested elsewhere: row id → (test file, test function)
 ELSEWHERE = {
+    "store-read-only": ("tests/test_errors.py", "test_a_store_in_a_read_only_folder_is_one_line"),
     "internal-error": ("tests/test_errors.py", "test_an_internal_error_is_one_line_a_traceback_file_and_exit_2"),
     "lmeval-dataset-unavailable": ("tests/test_errors.py",
                                    "test_an_lmeval_dataset_that_cannot_be_had_is_one_line_before_any_model_loads"),

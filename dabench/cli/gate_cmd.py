@@ -54,8 +54,8 @@ def _task_names(
     intrinsic = set(intrinsic_names(names, registry, tasks_dirs or []))
     out: list[str] = []
     for name in names:
-        if known is not None and name in known:
-            resolved = [name]
+        if (known is not None and name in known) or name.startswith("lmeval:"):
+            resolved = [name]  # lm-eval tasks are resolved by lm-eval's task manager, in the run
         elif name in intrinsic:
             resolved = [s.name for s in get_intrinsic_registry(tasks_dirs or []).resolve([name])]
         else:
@@ -159,10 +159,10 @@ def gate(
     --margin: tolerated drop in each task's headline metric (default: the comparison's, else 0). See docs/ci.md.
     """
     if junit is not None:
-        _check_writable(junit)  # before any model loads
-    if out is not None:
-        _check_writable(out / "gate.json")
+        _check_writable(junit)  # before any model loads (nowhere to say why if this fails)
     try:
+        if out is not None:
+            _check_writable(out / "gate.json")
         _gate(baseline, candidate, tasks, suite, mode, junit, as_json, out, baseline_side, options)
     except (typer.Exit, KeyboardInterrupt):
         raise

@@ -31,7 +31,7 @@ def resolve_data_dir(value: str | os.PathLike | None) -> Path | None:
     path = Path(raw).expanduser()
     if not path.is_dir():
         raise DataError(f"data dir {path} does not exist or is not a directory (--data-dir / {ENV_DATA_DIR})")
-    return path
+    return path.resolve()  # absolute, so a stored comparison replays from any folder
 
 
 def override_path(split: str, value: str | os.PathLike) -> Path:
