@@ -43,6 +43,16 @@ class KindPlan(Protocol):
         """This kind's part of ``Comparison.signature``."""
 
 
+def stats_settings(plan: Any, *, with_margin: bool = True) -> dict[str, Any]:
+    """The statistics settings every kind records, in config (with the margin) and signature
+    (without it: a margin changes decisions, not the numbers): one place for their names."""
+    out = {"seed": plan.seed, "resamples": plan.resamples, "alpha": plan.alpha, "margin": plan.margin,
+           "correction": plan.correction}
+    if not with_margin:
+        del out["margin"]
+    return out
+
+
 def run_plans(
     handles: tuple[ModelHandle, ModelHandle],
     plans: Sequence[KindPlan],

@@ -21,6 +21,7 @@ from dabench.handles import ModelHandle
 from dabench.metrics import task_metric
 from dabench.metrics.classification import MISSING
 from dabench.metrics.inputs import applicable, count_missing, metric_inputs
+from dabench.orchestrator import stats_settings
 from dabench.progress import Progress
 from dabench.runner import TaskPlan, plan_task, predictions, run_plan
 from dabench.stats import paired_test
@@ -94,11 +95,7 @@ class PromptPlan:
             "data_dir": str(self.root) if self.root else None,
             "limit": self.limit,
             "shots": self.shots,
-            "seed": self.seed,
-            "resamples": self.resamples,
-            "alpha": self.alpha,
-            "margin": self.margin,
-            "correction": self.correction,
+            **stats_settings(self),
             "domain": self.domain,
             "select_prompt": self.select_prompt,
             "engine": self.engine,
@@ -119,10 +116,7 @@ class PromptPlan:
             "task_hashes": {s.name: s.spec_hash() for s in self.specs},
             "data_hashes": {s.name: self.eval_plans[s.name].data_hash for s in self.specs},
             "fingerprints": {"base": infos["base"].fingerprint, "adapted": infos["adapted"].fingerprint},
-            "seed": self.seed,
-            "resamples": self.resamples,
-            "alpha": self.alpha,
-            "correction": self.correction,
+            **stats_settings(self, with_margin=False),
             "templates": {r.task: r.templates for r in results},
             "shots": {s.name: [x.id for x in self.eval_plans[s.name].shots] for s in self.specs},
             **({"shot_source": self.shot_sources()} if self.shots else {}),

@@ -23,6 +23,7 @@ from dabench.intrinsic.scoring import causal_nll, measure_of, pseudo_nll
 from dabench.intrinsic.spec import IntrinsicSpec, get_intrinsic_registry
 from dabench.handles import ModelHandle, make_handles
 from dabench.model_runs import run_key
+from dabench.orchestrator import stats_settings
 from dabench.progress import Progress
 from dabench.stats import paired_test
 from dabench.store import RunInfo, Store
@@ -177,11 +178,7 @@ class IntrinsicPlan:
             "data_dir": str(self.root) if self.root else None,
             "limit": self.limit,
             "max_length": self.max_length,
-            "seed": self.seed,
-            "resamples": self.resamples,
-            "alpha": self.alpha,
-            "margin": self.margin,
-            "correction": self.correction,
+            **stats_settings(self),
             "domain": self.domain,
             "engine": "hf",
         }
@@ -191,10 +188,7 @@ class IntrinsicPlan:
             "task_hashes": {s.name: s.spec_hash() for s in self.specs},
             "data_hashes": {s.name: self.docsets[s.name].data_hash for s in self.specs},
             "fingerprints": {"base": infos["base"].fingerprint, "adapted": infos["adapted"].fingerprint},
-            "seed": self.seed,
-            "resamples": self.resamples,
-            "alpha": self.alpha,
-            "correction": self.correction,
+            **stats_settings(self, with_margin=False),
             "regime": "intrinsic",
         }
 

@@ -18,6 +18,7 @@ from dabench.engines.fingerprint import file_digest, fingerprint_of
 from dabench.lmeval.pairing import pair_runs
 from dabench.lmeval.samples import read_output_dir
 from dabench.lmeval.stats import comparison_from_pairs
+from dabench.orchestrator import stats_settings
 from dabench.verdicts import check_stats_options
 
 
@@ -117,15 +118,14 @@ class LmevalPlan:
                 for p in pairs]
 
     def config(self, results: Sequence[Any]) -> dict[str, Any]:
-        return {"tasks": [r.task for r in results], "seed": self.seed, "resamples": self.resamples,
-                "alpha": self.alpha, "margin": self.margin, "correction": self.correction, "source": "lm-eval",
+        return {"tasks": [r.task for r in results], **stats_settings(self), "source": "lm-eval",
                 "engine": self.engine, "limit": self.limit, "shots": self.shots, "fewshot_seed": self.fewshot_seed,
                 self.include_key: self.include_path}
 
     def signature(self, results: Sequence[Any], infos: Mapping[str, ModelInfo]) -> dict[str, Any]:
         return {"dabench_version": __version__,
                 "fingerprints": {"base": infos["base"].fingerprint, "adapted": infos["adapted"].fingerprint},
-                "seed": self.seed, "resamples": self.resamples, "alpha": self.alpha, "correction": self.correction}
+                **stats_settings(self, with_margin=False)}
 
 
 def compare_lmeval_tasks(

@@ -24,6 +24,7 @@ from dabench.errors import TaskError
 from dabench.metrics import task_metric
 from dabench.handles import ModelHandle
 from dabench.model_runs import run_key
+from dabench.orchestrator import stats_settings
 from dabench.progress import Progress
 from dabench.registry import get_registry
 from dabench.regimes.backbone import Backbone, Encoded
@@ -200,11 +201,7 @@ class RegimePlan:
             "tasks": [s.name for s in self.specs],
             "data_dir": str(self.root) if self.root else None,
             "limit": self.limit,
-            "seed": self.seed,
-            "resamples": self.resamples,
-            "alpha": self.alpha,
-            "margin": self.margin,
-            "correction": self.correction,
+            **stats_settings(self),
             "domain": self.domain,
             "engine": "hf",
         }
@@ -215,10 +212,7 @@ class RegimePlan:
             "data_hashes": {s.name: self.datas[s.name].data_key() for s in self.specs},
             "fingerprints": {"base": infos["base"].fingerprint, "adapted": infos["adapted"].fingerprint},
             "run_keys": self.keys,
-            "seed": self.seed,
-            "resamples": self.resamples,
-            "alpha": self.alpha,
-            "correction": self.correction,
+            **stats_settings(self, with_margin=False),
             "regime": self.regime,
             "seeds": self.seeds,
         }
