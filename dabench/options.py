@@ -23,6 +23,7 @@ import os
 import re
 import types
 import typing
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -397,13 +398,33 @@ class RunOptions:
 
     def recorded(self) -> dict[str, Any]:
         """The options a comparison records in its config under ``options``: every replayable
-        option that differs from its default (so two runs with the same protocol record the same)."""
+        option that differs from its default (so two runs with the same protocol record the same),
+        local paths made absolute so that a gate replays them from any folder."""
         out: dict[str, Any] = {}
         for name, f in all_fields().items():
             value = self.value(name)
             if f.metadata["replay"] and value != _default(f):
-                out[name] = list(value) if isinstance(value, list) else value
+                out[name] = _absolute(name, list(value) if isinstance(value, list) else value)
         return out
+
+
+#: options that name local files or folders (a hub id stays as it is)
+PATH_OPTIONS = ("data_dir", "arch", "adapter_base", "tasks_dir", "lmeval_include_path", "data_file")
+
+
+def _absolute(name: str, value: Any) -> Any:
+    """``value`` with each existing local path made absolute (``data_file``: the PATH of
+    ``[TASK:]SPLIT=PATH``); anything else unchanged."""
+    if name not in PATH_OPTIONS:
+        return value
+    if isinstance(value, list):
+        return [_absolute(name, v) for v in value]
+    text = str(value)
+    if name == "data_file":
+        head, sep, path = text.rpartition("=")
+        return f"{head}{sep}{_absolute('data_dir', path)}" if sep else text
+    local = Path(text).expanduser()
+    return str(local.resolve()) if local.exists() else text
 
 
 #: config keys that comparisons wrote before ``config.options`` existed, and the option each is

@@ -73,9 +73,27 @@ def compare(
     file is missing is refused unless ``shots_split`` names the split to draw them from (the
     evaluated examples are then left out of the pool).
     """
-    check_options(regime=regime, shots=shots, shots_split=shots_split, select_prompt=select_prompt, engine=engine,
-                  seed=seed, resamples=resamples, alpha=alpha, margin=margin, correction=correction, limit=limit,
-                  engine_options=engine_options, training=training)
+    options = check_options(regime=regime, shots=shots, shots_split=shots_split, select_prompt=select_prompt,
+                            engine=engine, seed=seed, resamples=resamples, alpha=alpha, margin=margin,
+                            correction=correction, limit=limit, engine_options=engine_options, training=training,
+                            data_dir=data_dir, data_files=data_files, tasks_dirs=tasks_dirs, domain=domain,
+                            lmeval_include_path=lmeval_include_path)
+    comparison = _compare(base, adapted, tasks, data_dir=data_dir, data_files=data_files, limit=limit, shots=shots,
+                          shots_split=shots_split, seed=seed, resamples=resamples, alpha=alpha, margin=margin,
+                          correction=correction, domain=domain, select_prompt=select_prompt, select_limit=select_limit,
+                          store_path=store_path, engine=engine, engine_options=engine_options, tasks_dirs=tasks_dirs,
+                          progress=progress, lmeval_include_path=lmeval_include_path, regime=regime, training=training)
+    comparison.config.setdefault("options", options.recorded())  # what a gate replays (RunOptions.layered)
+    return comparison
+
+
+def _compare(base: str, adapted: str, tasks: Sequence[str], *, data_dir: Any, data_files: Any, limit: int | None,
+             shots: int, shots_split: str | None, seed: int, resamples: int, alpha: float, margin: float | None,
+             correction: str, domain: str | None, select_prompt: bool, select_limit: int | None, store_path: Any,
+             engine: str, engine_options: Mapping[str, Any] | None, tasks_dirs: Sequence[Any], progress: Any,
+             lmeval_include_path: Sequence[Any], regime: str, training: Mapping[str, Any]) -> Comparison:
+    """:func:`compare` once its options are checked: the regime's kind alone, or the prompted,
+    lm-eval and intrinsic kinds side by side."""
     if regime != "prompt" or training:
         return _compare_regime(base, adapted, tasks, regime, training, shots=shots, shots_split=shots_split,
                                select_prompt=select_prompt,
@@ -123,7 +141,9 @@ TRAINING_OPTIONS = ("seeds", "preset", "lr", "batch_size", "epochs", "patience",
 
 def check_options(*, regime: str, shots: int, select_prompt: bool, engine: str, seed: int, resamples: int,
                   shots_split: str | None = None, alpha: float, margin: float | None, correction: str, limit: int | None,
-                  engine_options: Mapping[str, Any] | None, training: Mapping[str, Any]) -> None:
+                  engine_options: Mapping[str, Any] | None, training: Mapping[str, Any], data_dir: Any = None,
+                  data_files: Mapping[str, Mapping[str, str]] | None = None, tasks_dirs: Sequence[Any] = (),
+                  domain: str | None = None, lmeval_include_path: Sequence[Any] = ()) -> RunOptions:
     """The API's keywords checked by the same declarations as every command's flags
     (:meth:`dabench.options.RunOptions.layered`): values in range, and no option set for a
     regime it does not apply to. An unknown keyword is a TypeError, as in any Python call."""
@@ -139,7 +159,11 @@ def check_options(*, regime: str, shots: int, select_prompt: bool, engine: str, 
     given.update({k: v for k, v in training.items() if k in fields and v is not None})
     if given.get("dtype") == "auto":
         del given["dtype"]
-    RunOptions.layered({k: v for k, v in given.items() if v is not None})
+    given.update(data_dir=data_dir, domain=domain, tasks_dir=[os.fspath(d) for d in tasks_dirs] or None,
+                 lmeval_include_path=[os.fspath(p) for p in lmeval_include_path] or None,
+                 data_file=[f"{task}:{split}={os.fspath(path)}" for task, splits in (data_files or {}).items()
+                            for split, path in splits.items()] or None)
+    return RunOptions.layered({k: v for k, v in given.items() if v is not None})
 
 
 def _compare_regime(base: str, adapted: str, tasks: Sequence[str], regime: str, training: Mapping[str, Any], *,

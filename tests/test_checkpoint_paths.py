@@ -43,6 +43,9 @@ def test_comparison_records_absolute_paths_and_gate_replays_elsewhere(models_cwd
     comp = dabench.compare("models/x", "models/y", ["rte"], data_dir="data", limit=5, resamples=200,
                            store_path=store, progress=False)
     assert Path(comp.config["data_dir"]).is_absolute()  # a relative --data-dir replays from anywhere too
+    # the API records its options as the CLI does, local paths absolute, so the gate replays them
+    assert Path(comp.config["options"]["data_dir"]).is_absolute()
+    assert comp.config["options"]["limit"] == 5
     assert (comp.base.name, comp.adapted.name) == ("x", "y")
     for info, model in ((comp.base, lm_pair[0]), (comp.adapted, lm_pair[1])):
         assert Path(info.path).is_absolute() and Path(info.path).samefile(model)
