@@ -1,20 +1,16 @@
 """What the comparisons that load and run models themselves share: the regimes and the intrinsic metrics.
 
-Both resolve a checkpoint, fingerprint its files, key a model's stored records by a hash of
-everything besides the model that determines them, and build the :class:`Comparison` of the
-results. These pieces live here, below both packages, so neither imports the other for them
-(the regimes only delegate ``regime="intrinsic"`` to :mod:`dabench.intrinsic`).
+Both resolve a checkpoint, fingerprint its files, and key a model's stored records by a hash of
+everything besides the model that determines them. These pieces live here, below both
+packages, so neither imports the other for them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from dabench._version import __version__
-from dabench.comparison import Comparison, ModelInfo, TaskResult, created_now
 from dabench.engines import checkpoints as ckpts, resolve_options
 from dabench.errors import CheckpointError
 
@@ -32,12 +28,6 @@ def checkpoint_fingerprint(ck: ckpts.Checkpoint) -> str:
         return ckpts.fingerprint(ck, download=True)
 
 
-def model_info(name: str, ck: ckpts.Checkpoint, fp: str) -> ModelInfo:
-    """How the Comparison names a model: its last path component as typed, where it was loaded
-    from (an absolute path, so a stored comparison is replayed from any directory), its fingerprint."""
-    return ModelInfo(name=Path(name.rstrip("/")).name or name, path=ckpts.recorded_location(ck.location), fingerprint=fp)
-
-
 def run_key(payload: Mapping[str, Any]) -> str:
     """A short hash of everything that determines a model's records besides the model."""
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:20]
@@ -46,14 +36,3 @@ def run_key(payload: Mapping[str, Any]) -> str:
 def ids_hash(ids: Sequence[str]) -> str:
     """A short hash of an ordered list of ids (part of run keys)."""
     return hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
-
-
-def build_comparison(
-    base: ModelInfo, adapted: ModelInfo, results: list[TaskResult], config: dict[str, Any], signature: dict[str, Any]
-) -> Comparison:
-    """The Comparison of a run, stamped with this dabench's version and the time."""
-    return Comparison(
-        base=base, adapted=adapted, config=config, tasks=results, signature={"dabench_version": __version__, **signature},
-        dabench_version=__version__,
-        created=created_now(),
-    )

@@ -1,8 +1,8 @@
 """Run a comparison from :class:`~dabench.options.RunOptions`: the one path from declared
 options to :func:`dabench.compare`, used by every command that runs models (``compare``,
-``gate``) and by gate replay. The comparison's config records the options
-(``config.options``: every replayable option that differs from its default), so a stored
-comparison can be run again under the same protocol (:meth:`RunOptions.layered`).
+``gate``) and by gate replay. ``dabench.compare`` records the options in the comparison's
+config (``config.options``), so a stored comparison can be run again under the same protocol
+(:meth:`RunOptions.layered`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,4 @@ def run_comparison(base: str, adapted: str, tasks: Sequence[str], options: RunOp
     """Compare ``adapted`` against ``base`` on ``tasks`` under ``options``."""
     from dabench.pipeline import compare
 
-    comparison = compare(base, adapted, list(tasks), progress=progress, **options.compare_kwargs(tasks))
-    comparison.config["options"] = options.recorded()
-    return comparison
+    return compare(base, adapted, list(tasks), progress=progress, **options.compare_kwargs(tasks))
