@@ -2,20 +2,33 @@
 
 It is what every renderer reads and what ``comparison.json`` holds (schema
 ``dabench.comparison/1``; later versions may add fields, never remove them).
+
+This module is also the one place a stored comparison is read and checked:
+:func:`check_comparison` checks, once, that a dict has every field the readers rely on, so a
+truncated or hand-edited file fails with one line naming the file and the field, not with a
+``KeyError`` deep inside a template (extra fields are kept and ignored);
+:func:`read_comparison` reads and checks a file; :meth:`Comparison.from_dict` and
+:meth:`Comparison.load` build the object from them; :func:`as_dict` is what the renderers,
+the gate and the leaderboard call on whatever they are given.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from dabench.errors import DabenchError
 
+SCHEMA_PREFIX = "dabench.comparison/"
 SCHEMA = "dabench.comparison/1"
 VERDICTS = ("win", "tie", "loss")
+
+_MODEL_FIELDS = ("name", "path", "fingerprint")
+_TASK_NUMBERS = ("base", "adapted", "delta", "p_value", "p_adjusted")
 
 
 @dataclass
@@ -25,6 +38,10 @@ class ModelInfo:
     name: str
     path: str
     fingerprint: str
+
+
+#: examples on which the two models disagree, kept per task in a comparison (every kind)
+DISAGREEMENTS_KEPT = 5
 
 
 @dataclass
@@ -126,29 +143,136 @@ class Comparison:
         return path
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Comparison":
-        if not isinstance(data, dict) or not str(data.get("schema", "")).startswith("dabench.comparison/"):
-            raise DabenchError("not a dabench comparison (missing schema 'dabench.comparison/1')")
-        try:
-            return cls(
-                base=ModelInfo(**data["base"]),
-                adapted=ModelInfo(**data["adapted"]),
-                config=data.get("config", {}),
-                tasks=[TaskResult(**t) for t in data["tasks"]],
-                signature=data.get("signature", {}),
-                dabench_version=data.get("dabench_version", ""),
-                created=data.get("created", ""),
-            )
-        except (KeyError, TypeError) as exc:
-            raise DabenchError(f"comparison JSON is malformed ({exc})") from None
+    def from_dict(cls, data: Any, source: str = "comparison") -> "Comparison":
+        """The Comparison a ``comparison.json`` dict holds, checked by :func:`check_comparison`;
+        fields this version does not know are ignored."""
+        return cls._build(check_comparison(data, source))
 
     @classmethod
     def load(cls, path: str | Path) -> "Comparison":
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise DabenchError(f"{path}: file not found") from None
-        except json.JSONDecodeError as exc:
-            raise DabenchError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
-        return cls.from_dict(data)
+        """Read and check a ``comparison.json`` (:func:`read_comparison`); errors name the file."""
+        return cls._build(read_comparison(path))
+
+    @classmethod
+    def _build(cls, data: dict[str, Any]) -> "Comparison":
+        return cls(
+            base=ModelInfo(**_known(ModelInfo, data["base"])),
+            adapted=ModelInfo(**_known(ModelInfo, data["adapted"])),
+            config=dict(data.get("config") or {}),
+            tasks=[TaskResult(**_known(TaskResult, t)) for t in data["tasks"]],
+            signature=dict(data.get("signature") or {}),
+            dabench_version=str(data.get("dabench_version", "")),
+            created=str(data.get("created", "")),
+        )
+
+
+def _known(kind: type, values: Mapping[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(kind)}
+    return {k: v for k, v in values.items() if k in names}
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _check_version(schema: str, source: str) -> None:
+    """Refuse a comparison of another schema version: its fields may mean something this
+    dabench does not know, so reading it anyway could turn into a wrong verdict."""
+    if schema != SCHEMA:
+        raise DabenchError(
+            f"{source}: comparison schema {schema!r} is not the one this dabench understands ({SCHEMA!r}); "
+            "upgrade dabench (pip install -U dabench) to read it, or rerun `dabench compare` with this version"
+        )
+
+
+def _check_task(t: Any, source: str, i: int, seen: set[str]) -> None:
+    """Check entry ``i`` of ``tasks``."""
+    where = f"{source}: tasks[{i}]"
+    if not isinstance(t, Mapping):
+        raise DabenchError(f"{where} is not an object")
+    name = t.get("task")
+    if not isinstance(name, str) or not name:
+        raise DabenchError(f"{where}.task is missing or not a string")
+    if name in seen:
+        raise DabenchError(f"{where}: task {name!r} appears twice")
+    seen.add(name)
+    where = f"{source}: task {name!r}"
+    for key in ("category", "metric"):
+        if not isinstance(t.get(key), str):
+            raise DabenchError(f"{where}: field '{key}' is missing or not a string")
+    if not isinstance(t.get("n"), int) or isinstance(t.get("n"), bool):
+        raise DabenchError(f"{where}: field 'n' is missing or not an integer")
+    for key in _TASK_NUMBERS:
+        if not _is_number(t.get(key)):
+            raise DabenchError(f"{where}: field '{key}' is missing or not a number")
+    ci = t.get("ci")
+    if not (isinstance(ci, list) and len(ci) == 2 and all(_is_number(x) for x in ci)):
+        raise DabenchError(f"{where}: field 'ci' must be a list of two numbers [lo, hi]")
+    if ci[0] > ci[1]:
+        raise DabenchError(f"{where}: field 'ci' has lo > hi ({ci[0]} > {ci[1]})")
+    if t.get("verdict") not in VERDICTS:
+        raise DabenchError(f"{where}: field 'verdict' must be one of win, tie, loss, not {t.get('verdict')!r}")
+    mde = t.get("mde")
+    if mde is not None and not _is_number(mde):
+        raise DabenchError(f"{where}: field 'mde' must be a number or null")
+    dis = t.get("disagreements", [])
+    if not isinstance(dis, list) or not all(isinstance(d, Mapping) for d in dis):
+        raise DabenchError(f"{where}: field 'disagreements' must be a list of objects")
+
+
+def check_comparison(data: Any, source: str = "comparison") -> dict[str, Any]:
+    """Check the fields every reader uses (the ``dabench.comparison/1`` contract); return
+    ``data`` as it is. Raises :class:`DabenchError` naming ``source`` and the first bad field."""
+    if not isinstance(data, Mapping):
+        raise DabenchError(f"{source}: not a dabench comparison (expected a JSON object)")
+    schema = data.get("schema")
+    if not isinstance(schema, str) or not schema.startswith(SCHEMA_PREFIX):
+        raise DabenchError(
+            f"{source}: not a dabench comparison (field 'schema' is {schema!r}, expected {SCHEMA!r}); "
+            "pass the comparison.json written by `dabench compare`"
+        )
+    _check_version(schema, source)
+    for side in ("base", "adapted"):
+        model = data.get(side)
+        if not isinstance(model, Mapping):
+            raise DabenchError(f"{source}: field '{side}' is missing or not an object")
+        for key in _MODEL_FIELDS:
+            if not isinstance(model.get(key), str):
+                raise DabenchError(f"{source}: field '{side}.{key}' is missing or not a string")
+    if not isinstance(data.get("config", {}), Mapping):
+        raise DabenchError(f"{source}: field 'config' is not an object")
+    tasks = data.get("tasks")
+    if not isinstance(tasks, list):
+        raise DabenchError(f"{source}: field 'tasks' is missing or not a list")
+    seen: set[str] = set()
+    for i, t in enumerate(tasks):
+        _check_task(t, source, i, seen)
+    return data  # type: ignore[return-value]
+
+
+def read_comparison(path: str | Path) -> dict[str, Any]:
+    """Read and check a ``comparison.json``, returned as it is in the file; errors name the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DabenchError(f"{path}: file not found; pass the comparison.json written by `dabench compare`") from None
+    except IsADirectoryError:
+        raise DabenchError(f"{path}: is a directory; pass the comparison.json inside it") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DabenchError(f"{path}: cannot be read ({exc.__class__.__name__})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DabenchError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    return check_comparison(data, source=str(path))
+
+
+def as_dict(comparison: "Comparison | Mapping[str, Any]", source: str = "comparison") -> dict[str, Any]:
+    """A comparison (the object, or its JSON dict) as its checked JSON dict: what every reader
+    (renderers, gate, leaderboard) works on."""
+    if isinstance(comparison, Comparison):
+        return check_comparison(comparison.to_dict(), source)
+    if isinstance(comparison, Mapping):
+        return check_comparison(dict(comparison), source)
+    raise TypeError(f"expected a comparison dict or Comparison, got {type(comparison).__name__}")

@@ -34,16 +34,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from scipy.stats import norm
 
 from dabench.errors import DabenchError
 from dabench.render import fmt
-from dabench.render.load import as_dict, validate_comparison
+from dabench.comparison import as_dict
 
-Mode = Literal["regression", "non-inferiority"]
 MODES: tuple[str, ...] = ("regression", "non-inferiority")
 
 EXIT_PASS = 0
@@ -185,7 +184,7 @@ def evaluate(
     ``config.alpha`` (else 0.05); ``tasks`` restricts the gate to those tasks (Holm is then
     applied over them only). Raises :class:`DabenchError` on invalid input.
     """
-    data = validate_comparison(as_dict(comparison), source=source)
+    data = as_dict(comparison, source)
     cfg = data.get("config", {}) or {}
     if mode not in MODES:
         raise DabenchError(f"--mode must be one of {', '.join(MODES)}, not {mode!r}")

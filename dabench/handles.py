@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 from dabench.comparison import ModelInfo
 from dabench.engines import Engine, load_engine, resolve_options
 from dabench.engines.checkpoints import fingerprint as checkpoint_fingerprint, preflight, recorded_location, \
     resolve_against_base, shares_base
 from dabench.errors import CheckpointError
+
+V = TypeVar("V")
 
 
 class ModelHandle:
@@ -37,6 +39,7 @@ class ModelHandle:
         self._engine: Engine | None = None
         self.loaded = False
         self._fp: str | None = None
+        self._views: dict[str, Any] = {}
 
     def fingerprint(self) -> str:
         if self._fp is None:
@@ -56,11 +59,28 @@ class ModelHandle:
             self.loaded = True
         return self._engine
 
+    @property
+    def shares_load(self) -> bool:
+        """Whether this side runs on a load shared with the other (an adapter and its own base)."""
+        return self._shared is not None
+
+    def view(self, name: str, build: Callable[["ModelHandle"], V]) -> V:
+        """A kind's own view of this model (a scoring LM, a trainable backbone), built on first
+        use and kept until :meth:`release`, so every work unit of the side shares one load."""
+        if name not in self._views:
+            self._views[name] = build(self)
+        view: V = self._views[name]
+        return view
+
     def loaded_engine(self) -> Engine | None:
         """The engine if it is loaded already (another kind of the same side loaded it), else None."""
         return self._engine
 
     def release(self) -> None:
+        for view in self._views.values():
+            if hasattr(view, "release"):
+                view.release()
+        self._views.clear()
         self._engine = None
         if self._shared is not None:
             self._shared.release()
@@ -71,6 +91,33 @@ class ModelHandle:
         absolute path (a stored comparison is replayed from any directory)."""
         return ModelInfo(name=Path(self.checkpoint).name or self.checkpoint, path=recorded_location(self.location),
                          fingerprint=self.fingerprint())
+
+
+def load_groups(handles: Mapping[str, ModelHandle]) -> list[dict[str, ModelHandle]]:
+    """Unloaded copies of ``handles``, grouped by what they load: the roles that share one load
+    (an adapter and its own base) form one group whose copies share one load again. This is what
+    a worker process rebuilds — the copies carry the resolved checkpoint and its fingerprint, so
+    nothing is resolved or hashed twice."""
+    groups: list[dict[str, ModelHandle]] = []
+    by_load: dict[int, tuple[SharedLoad, dict[str, ModelHandle]]] = {}
+    for role, h in handles.items():
+        shared = None
+        if h._shared is not None:
+            if id(h._shared) not in by_load:
+                fresh = SharedLoad(h._shared.args[1], h._shared.args[0], {}, None)
+                fresh.options = dict(h._shared.options)
+                fresh.users = 0
+                by_load[id(h._shared)] = (fresh, {})
+                groups.append(by_load[id(h._shared)][1])
+            shared, group = by_load[id(h._shared)]
+            shared.users += 1
+        else:
+            group = {}
+            groups.append(group)
+        copy = ModelHandle(h.checkpoint, h.kind, h.options, resolved=h.resolved, shared=shared, role=h._role)
+        copy._fp = h._fp
+        group[role] = copy
+    return groups
 
 
 class SharedLoad:

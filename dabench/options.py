@@ -11,8 +11,8 @@ field's metadata. From these declarations come, with nothing written twice:
   replays of a stored comparison (:meth:`RunOptions.from_config`).
 
 Groups: :class:`StatsOptions`, :class:`DataOptions`, :class:`EngineOptions`,
-:class:`PromptOptions`, :class:`RegimeOptions` and :class:`RunSettings` (store, domain,
-lm-eval task folders). A value left unset is ``None`` until :meth:`RunOptions.layered` fills
+:class:`PromptOptions`, :class:`RegimeOptions`, :class:`RunSettings` (store, domain,
+lm-eval task folders) and :class:`ExecutorOptions` (where the work units run). A value left unset is ``None`` until :meth:`RunOptions.layered` fills
 it from a stored comparison (gate replay) or from the field's default.
 """
 
@@ -130,6 +130,10 @@ class EngineOptions:
     allow_pickle: bool = opt(False, "--allow-pickle", "Allow a .ckpt/.pt file that holds Python objects besides "
                              "tensors (unpickling can run code).")
     trust_remote_code: bool = opt(False, "--trust-remote-code", "Allow code shipped with a checkpoint to run.")
+    tensor_parallel_size: int | None = opt(None, "--tensor-parallel-size", "--engine vllm: GPUs one model is split "
+                                           "across (tensor parallel; vLLM places the shards with Ray).", replay=False)
+    pipeline_parallel_size: int | None = opt(None, "--pipeline-parallel-size", "--engine vllm: pipeline stages of one "
+                                             "model (each on its own GPUs).", replay=False)
     label_map: str | None = opt(None, "--label-map", "Classifier checkpoints: MODEL_LABEL=TASK_LABEL,… when the "
                                 "model's label names differ from the task's.")
 
@@ -138,9 +142,13 @@ class EngineOptions:
 
         if self.engine not in ENGINES:
             raise OptionError(f"--engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
+        parallel = (self.tensor_parallel_size or 1) > 1 or (self.pipeline_parallel_size or 1) > 1
+        if parallel and self.engine != "vllm":
+            raise OptionError("--tensor-parallel-size / --pipeline-parallel-size split a model with --engine vllm; add "
+                              "--engine vllm or drop them")
         if self.dtype not in DTYPES:
             raise OptionError(f"--dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}")
-        for name in ("batch_size", "max_length"):
+        for name in ("batch_size", "max_length", "tensor_parallel_size", "pipeline_parallel_size"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise OptionError(f"--{name.replace('_', '-')} must be at least 1, not {value}")
@@ -229,8 +237,60 @@ class RunSettings:
         return None
 
 
+#: ``--shard I/N``
+SHARD = re.compile(r"(\d+)/(\d+)")
+
+
+@dataclass
+class ExecutorOptions:
+    """Where the work units run: in this process, or on a Ray cluster (docs/distributed.md).
+    None of these changes a number, so a gate never replays them."""
+
+    executor: str = opt("local", "--executor", "Where work units run: local (this process) or ray (actors on a Ray "
+                        "cluster; pip install 'dabench[ray]').", replay=False)
+    ray_address: str | None = opt(None, "--ray-address", "Ray cluster to join (ADDRESS:PORT or auto); default: a Ray "
+                                  "instance started on this machine.", replay=False, metavar="ADDRESS")
+    workers: int = opt(1, "--workers", "Ray actors per model (each loads it once).", replay=False)
+    gpus_per_worker: float = opt(0.0, "--gpus-per-worker", "GPUs each Ray actor asks for (fractions share a GPU).",
+                                 replay=False)
+    cpus_per_worker: float = opt(1.0, "--cpus-per-worker", "CPUs each Ray actor asks for.", replay=False)
+    shard: str | None = opt(None, "--shard", "Run only the work units of batch shard I of N (e.g. 0/3, for Slurm "
+                            "arrays) into --store; merge the stores with `dabench store merge`.", replay=False,
+                            metavar="I/N")
+
+    def validate(self) -> None:
+        from dabench.executors import EXECUTORS
+
+        if self.executor not in EXECUTORS:
+            raise OptionError(f"--executor must be one of {', '.join(EXECUTORS)}, not {self.executor!r}")
+        if self.workers < 1:
+            raise OptionError(f"--workers must be at least 1, not {self.workers}")
+        if self.gpus_per_worker < 0 or not self.cpus_per_worker > 0:
+            raise OptionError("--gpus-per-worker must be 0 or more and --cpus-per-worker more than 0")
+        self.shard_of()
+
+    def shard_of(self) -> tuple[int, int] | None:
+        """``--shard I/N`` as ``(I, N)``."""
+        if self.shard is None:
+            return None
+        m = SHARD.fullmatch(self.shard.strip())
+        if not m or not int(m.group(1)) < int(m.group(2)):
+            raise OptionError(f"--shard {self.shard!r}: expected I/N with 0 <= I < N, e.g. 0/3")
+        return int(m.group(1)), int(m.group(2))
+
+    def build(self) -> Any:
+        """The executor these options describe (nothing starts until it runs a unit)."""
+        from dabench.executors import make_executor
+
+        if self.executor == "local":
+            return make_executor("local")
+        return make_executor(self.executor, address=self.ray_address, workers=self.workers,
+                             gpus_per_worker=self.gpus_per_worker, cpus_per_worker=self.cpus_per_worker)
+
+
 #: every option group, in the order the CLI lists them
-GROUPS: tuple[type, ...] = (StatsOptions, DataOptions, EngineOptions, PromptOptions, RegimeOptions, RunSettings)
+GROUPS: tuple[type, ...] = (StatsOptions, DataOptions, EngineOptions, PromptOptions, RegimeOptions, RunSettings,
+                            ExecutorOptions)
 
 #: engine options the training regimes use (dtype and batch size are the regime's own business)
 BACKBONE_OPTIONS = ("device", "trust_remote_code", "arch", "adapter_base", "ckpt_prefix", "allow_pickle")
@@ -239,6 +299,8 @@ ONLY_FOR: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("shots", "shots_split", "select_prompt"), ("prompt",)),
     (("preset", "seeds", "epochs", "lr", "patience", "train_limit", "dev_limit", "pooling"), ("finetune", "probe")),
 )
+#: options of the Ray executor alone
+RAY_ONLY = ("ray_address", "workers", "gpus_per_worker", "cpus_per_worker")
 
 
 def _kind_of(name: str) -> str:
@@ -308,6 +370,7 @@ class RunOptions:
     prompt: PromptOptions = field(default_factory=PromptOptions)
     regime: RegimeOptions = field(default_factory=RegimeOptions)
     run: RunSettings = field(default_factory=RunSettings)
+    executor: ExecutorOptions = field(default_factory=ExecutorOptions)
     #: names of the options the user set (not defaults, not replayed)
     given: frozenset[str] = frozenset()
     #: a stored fine-tune / probe comparison's resolved hyperparameters, replayed as they were
@@ -328,7 +391,7 @@ class RunOptions:
         set_by_user = {k: checked_type(k, v) for k, v in given.items() if v is not None and v != [] and v != ()}
         values.update(set_by_user)
         groups = {}
-        for attr, group in zip(("stats", "data", "engine", "prompt", "regime", "run"), GROUPS):
+        for attr, group in zip(("stats", "data", "engine", "prompt", "regime", "run", "executor"), GROUPS):
             groups[attr] = group(**{f.name: values[f.name] for f in fields_of(group)})
         hyper = None
         if stored and stored.get("regime") == values["regime"] and values["regime"] in ("finetune", "probe"):
@@ -337,16 +400,24 @@ class RunOptions:
         out.validate()
         return out
 
+    def _groups(self) -> tuple[Any, ...]:
+        return self.stats, self.data, self.engine, self.prompt, self.regime, self.run, self.executor
+
     def value(self, name: str) -> Any:
-        for group in (self.stats, self.data, self.engine, self.prompt, self.regime, self.run):
+        for group in self._groups():
             if name in {f.name for f in fields_of(type(group))}:
                 return getattr(group, name)
         raise KeyError(name)
 
     def validate(self) -> None:
         """Each group's own checks, then the one generic check of options set for the wrong regime."""
-        for group in (self.stats, self.data, self.engine, self.prompt, self.regime, self.run):
+        for group in self._groups():
             group.validate()
+        if self.executor.executor != "ray":
+            for name in RAY_ONLY:
+                if name in self.given:
+                    raise OptionError(f"{all_fields()[name].metadata['flag']} applies to --executor ray; add "
+                                       "--executor ray or drop it")
         regime = self.regime.regime
         for names, regimes in ONLY_FOR:
             for name in names:
@@ -368,7 +439,8 @@ class RunOptions:
         engine_options: dict[str, Any] = {
             "device": e.device, "dtype": e.dtype, "trust_remote_code": e.trust_remote_code, "arch": e.arch,
             "adapter_base": e.adapter_base, "ckpt_prefix": e.ckpt_prefix, "allow_pickle": e.allow_pickle,
-            "label_map": e.label_map,
+            "label_map": e.label_map, "tensor_parallel_size": e.tensor_parallel_size,
+            "pipeline_parallel_size": e.pipeline_parallel_size,
         }
         kwargs: dict[str, Any] = {
             "data_dir": self.data.data_dir, "data_files": self.data.data_files(tasks), "limit": self.data.limit,
@@ -376,6 +448,7 @@ class RunOptions:
             "margin": self.stats.margin, "correction": self.stats.correction, "domain": self.run.domain,
             "store_path": self.run.store, "tasks_dirs": list(self.data.tasks_dir),
             "lmeval_include_path": list(self.run.lmeval_include_path), "regime": self.regime.regime,
+            "executor": self.executor.build(), "shard": self.executor.shard_of(),
         }
         if self.regime.regime == "prompt":
             if e.batch_size is not None:

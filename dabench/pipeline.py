@@ -20,6 +20,7 @@ from dabench.comparison import Comparison
 from dabench.errors import TaskError
 from dabench.handles import make_handles
 from dabench.options import RunOptions, all_fields
+from dabench.executors import Executor
 from dabench.orchestrator import KindPlan, run_plans
 from dabench.progress import Progress
 from dabench.prompting import PromptPlan
@@ -51,6 +52,8 @@ def compare(
     progress: bool | Progress = True,
     lmeval_include_path: Sequence[str | os.PathLike] = (),
     regime: str = "prompt",
+    executor: Executor | str | None = None,
+    shard: tuple[int, int] | None = None,
     **training: Any,
 ) -> Comparison:
     """Compare ``adapted`` against ``base`` on ``tasks`` (task or suite names).
@@ -72,7 +75,16 @@ def compare(
     ``shots`` examples per prompt come from each task's few-shot split; a task whose few-shot
     file is missing is refused unless ``shots_split`` names the split to draw them from (the
     evaluated examples are then left out of the pool).
+
+    ``executor`` runs the work units (:mod:`dabench.executors`): an executor, or a name
+    (``local``, the default, or ``ray``). ``shard=(i, n)`` computes only batch shard ``i`` of
+    ``n`` into the store and raises :class:`~dabench.orchestrator.ShardComputed` unless the
+    store then holds every record (docs/distributed.md).
     """
+    if isinstance(executor, str):
+        from dabench.executors import make_executor
+
+        executor = make_executor(executor)
     options = check_options(regime=regime, shots=shots, shots_split=shots_split, select_prompt=select_prompt,
                             engine=engine, seed=seed, resamples=resamples, alpha=alpha, margin=margin,
                             correction=correction, limit=limit, engine_options=engine_options, training=training,
@@ -82,7 +94,8 @@ def compare(
                           shots_split=shots_split, seed=seed, resamples=resamples, alpha=alpha, margin=margin,
                           correction=correction, domain=domain, select_prompt=select_prompt, select_limit=select_limit,
                           store_path=store_path, engine=engine, engine_options=engine_options, tasks_dirs=tasks_dirs,
-                          progress=progress, lmeval_include_path=lmeval_include_path, regime=regime, training=training)
+                          progress=progress, lmeval_include_path=lmeval_include_path, regime=regime, training=training,
+                          executor=executor, shard=shard)
     comparison.config.setdefault("options", options.recorded())  # what a gate replays (RunOptions.layered)
     return comparison
 
@@ -91,7 +104,8 @@ def _compare(base: str, adapted: str, tasks: Sequence[str], *, data_dir: Any, da
              shots: int, shots_split: str | None, seed: int, resamples: int, alpha: float, margin: float | None,
              correction: str, domain: str | None, select_prompt: bool, select_limit: int | None, store_path: Any,
              engine: str, engine_options: Mapping[str, Any] | None, tasks_dirs: Sequence[Any], progress: Any,
-             lmeval_include_path: Sequence[Any], regime: str, training: Mapping[str, Any]) -> Comparison:
+             lmeval_include_path: Sequence[Any], regime: str, training: Mapping[str, Any],
+             executor: Executor | None = None, shard: tuple[int, int] | None = None) -> Comparison:
     """:func:`compare` once its options are checked: the regime's kind alone, or the prompted,
     lm-eval and intrinsic kinds side by side."""
     if regime != "prompt" or training:
@@ -100,7 +114,8 @@ def _compare(base: str, adapted: str, tasks: Sequence[str], *, data_dir: Any, da
                                engine=engine, data_dir=data_dir, data_files=data_files, limit=limit, seed=seed,
                                resamples=resamples, alpha=alpha, margin=margin, correction=correction, domain=domain,
                                store_path=store_path, engine_options=engine_options, tasks_dirs=tasks_dirs,
-                               progress=progress, lmeval_include_path=lmeval_include_path)
+                               progress=progress, lmeval_include_path=lmeval_include_path, executor=executor,
+                               shard=shard)
     registry = get_registry([Path(d) for d in tasks_dirs])
     from dabench.intrinsic.spec import intrinsic_names
 
@@ -131,7 +146,7 @@ def _compare(base: str, adapted: str, tasks: Sequence[str], *, data_dir: Any, da
         plans.append(IntrinsicPlan(intrinsic, handles, data_dir=data_dir, data_files=data_files, limit=limit,
                                    domain=domain, tasks_dirs=tasks_dirs, **stats))
     return run_plans(handles, plans, store_path=store_path, progress=progress, correction=correction, alpha=alpha,
-                     margin=margin)
+                     margin=margin, executor=executor, shard=shard)
 
 
 #: keywords of ``compare`` that only the training regimes take

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from dabench._version import __version__
-from dabench.comparison import ModelInfo, TaskResult
+from dabench.comparison import DISAGREEMENTS_KEPT, ModelInfo, TaskResult
 from dabench.data import resolve_data_dir
 from dabench.errors import DataError, PairingError, TaskError
 from dabench.handles import ModelHandle
@@ -22,14 +22,11 @@ from dabench.metrics import task_metric
 from dabench.metrics.classification import MISSING
 from dabench.metrics.inputs import applicable, count_missing, metric_inputs
 from dabench.orchestrator import stats_settings
-from dabench.progress import Progress
-from dabench.runner import TaskPlan, plan_task, predictions, run_plan
+from dabench.runner import TaskPlan, plan_run, plan_task, predictions
 from dabench.stats import paired_test
-from dabench.store import Store
+from dabench.work import Run
 from dabench.taskspec import TaskSpec
 
-#: disagreement examples kept per task in the comparison
-DISAGREEMENTS_KEPT = 5
 
 
 @dataclass
@@ -82,8 +79,26 @@ class PromptPlan:
                     ]
         self.sides: dict[str, _Side] = {}
 
-    def run(self, role: str, handle: ModelHandle, store: Store, progress: Progress) -> None:
-        self.sides[role] = _evaluate_side(handle, role, self.specs, self.eval_plans, self.val_plans, store, progress)
+    def side(self, role: str, handle: ModelHandle) -> Iterator[list[Run]]:
+        """Stage 1 (with ``--select-prompt``): every template on the validation split; stage 2:
+        the evaluation split with the template this side chose."""
+        selection: dict[str, dict[str, float]] = {}
+        chosen: dict[str, str] = {}
+        if self.val_plans:
+            runs = {name: [plan_run(vp, f"{role} · select {vp.template_id}") for vp in vps]
+                    for name, vps in self.val_plans.items()}
+            yield [r for rs in runs.values() for r in rs]
+            for s in self.specs:
+                if s.name in runs:
+                    scores = {vp.template_id: _score(s, vp.examples, predictions(r.ordered()))
+                              for vp, r in zip(self.val_plans[s.name], runs[s.name])}
+                    selection[s.name] = scores
+                    chosen[s.name] = max(scores, key=lambda t: (scores[t], -[x.id for x in s.templates].index(t)))
+        plans = {s.name: replace(self.eval_plans[s.name], template_id=chosen[s.name]) if s.name in chosen
+                 else self.eval_plans[s.name] for s in self.specs}
+        runs_eval = {name: plan_run(plan, role) for name, plan in plans.items()}
+        yield list(runs_eval.values())
+        self.sides[role] = _Side(plans, {n: r.ordered() for n, r in runs_eval.items()}, selection)
 
     def test(self) -> list[tuple[TaskResult, Any]]:
         return [_task_result(s, self.sides["base"], self.sides["adapted"], self.domain, self.resamples, self.seed,
@@ -126,34 +141,6 @@ class PromptPlan:
         """Per task with shots, the split they were drawn from (the few-shot split, or the one
         ``--shots-split`` chose), so a report can say where the demonstrations came from."""
         return {name: plan.shot_split for name, plan in self.eval_plans.items() if plan.shot_split}
-
-
-def _evaluate_side(
-    handle: ModelHandle,
-    role: str,
-    specs: Sequence[TaskSpec],
-    eval_plans: dict[str, TaskPlan],
-    val_plans: dict[str, list[TaskPlan]],
-    store: Store,
-    prog: Progress,
-) -> _Side:
-    fp = handle.fingerprint()
-    plans: dict[str, TaskPlan] = {}
-    records: dict[str, list[dict[str, Any]]] = {}
-    selection: dict[str, dict[str, float]] = {}
-    for s in specs:
-        plan = eval_plans[s.name]
-        if s.name in val_plans:
-            scores = {}
-            for vp in val_plans[s.name]:
-                recs = run_plan(handle.get, fp, vp, store, progress=prog, label=f"{role} · select {vp.template_id}")
-                scores[vp.template_id] = _score(s, vp.examples, predictions(recs))
-            best = max(scores, key=lambda t: (scores[t], -[x.id for x in s.templates].index(t)))
-            selection[s.name] = scores
-            plan = replace(plan, template_id=best)
-        plans[s.name] = plan
-        records[s.name] = run_plan(handle.get, fp, plan, store, progress=prog, label=role)
-    return _Side(plans, records, selection)
 
 
 def _task_result(

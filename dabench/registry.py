@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from dabench.errors import TaskError
 from dabench.taskspec import TaskSpec
@@ -21,6 +21,8 @@ from dabench.taskspec import TaskSpec
 ENV_TASKS_PATH = "DABENCH_TASKS_PATH"
 #: the file suffix of intrinsic (held-out text) task specs, read by :mod:`dabench.intrinsic.spec`
 INTRINSIC_SUFFIX = ".yml"
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def builtin_tasks_dir() -> Path:
@@ -32,16 +34,18 @@ def builtin_tasks_dir() -> Path:
     return here.parent / "tasks"
 
 
-def _spec_files(dirs: Iterable[Path]) -> list[Path]:
+def spec_files(dirs: Iterable[Path], suffix: str = ".yaml") -> list[Path]:
+    """The spec files (``*<suffix>``, recursively) of each existing folder of ``dirs``, sorted per folder."""
     files: list[Path] = []
     for d in dirs:
         if d.is_dir():
-            files.extend(sorted(p for p in d.rglob("*.yaml") if p.is_file()))
+            files.extend(sorted(p for p in d.rglob(f"*{suffix}") if p.is_file()))
     return files
 
 
-def load_spec_file(path: Path) -> list[TaskSpec]:
-    """Parse and validate the specs of one YAML file (safe_load only)."""
+def load_specs(path: Path, model: type[M], kind: str = "task") -> list[M]:
+    """Parse and validate the specs (``model``) of one YAML file: a mapping, or a list of
+    mappings (safe_load only). ``kind`` names a spec in errors."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -52,12 +56,17 @@ def load_spec_file(path: Path) -> list[TaskSpec]:
         if not isinstance(item, dict):
             raise TaskError(f"{path}: entry {i} is not a mapping")
         try:
-            specs.append(TaskSpec.model_validate(item))
+            specs.append(model.model_validate(item))
         except ValidationError as exc:
             err = exc.errors()[0]
             loc = ".".join(str(x) for x in err["loc"]) or "(spec)"
-            raise TaskError(f"{path}: task {item.get('name', '?')!r} field {loc}: {err['msg']}") from None
+            raise TaskError(f"{path}: {kind} {item.get('name', '?')!r} field {loc}: {err['msg']}") from None
     return specs
+
+
+def load_spec_file(path: Path) -> list[TaskSpec]:
+    """Parse and validate the task specs of one YAML file (safe_load only)."""
+    return load_specs(path, TaskSpec)
 
 
 class Registry:
@@ -67,7 +76,7 @@ class Registry:
         self._dirs = tuple(dirs)
         self._specs: dict[str, TaskSpec] = {}
         self._origin: dict[str, Path] = {}
-        for path in _spec_files(self._dirs):
+        for path in spec_files(self._dirs):
             for spec in load_spec_file(path):
                 if spec.name in self._specs:
                     raise TaskError(f"{path}: task {spec.name!r} is already defined in {self._origin[spec.name]}")
@@ -131,20 +140,17 @@ def _intrinsic_names(dirs: Iterable[Path]) -> tuple[set[str], set[str]]:
     """
     names: set[str] = set()
     suites: set[str] = set()
-    for d in dirs:
-        if not d.is_dir():
+    for path in spec_files(dirs, INTRINSIC_SUFFIX):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
             continue
-        for path in sorted(p for p in d.rglob(f"*{INTRINSIC_SUFFIX}") if p.is_file()):
-            try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, yaml.YAMLError):
-                continue
-            for item in data if isinstance(data, list) else [data]:
-                if isinstance(item, dict) and isinstance(item.get("name"), str):
-                    names.add(item["name"])
-                    listed = item.get("suites")
-                    if isinstance(listed, list):
-                        suites.update(str(x) for x in listed)
+        for item in data if isinstance(data, list) else [data]:
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                names.add(item["name"])
+                listed = item.get("suites")
+                if isinstance(listed, list):
+                    suites.update(str(x) for x in listed)
     return names, suites
 
 

@@ -2,8 +2,8 @@
 
 A :class:`TaskPlan` is model-independent: the evaluated examples, the shots, the template.
 Its ``run_key`` identifies the requests; together with a model fingerprint it keys the
-stored records, so :func:`run_plan` computes only the examples that are not stored yet and
-commits each batch as it finishes.
+stored records. :func:`plan_run` makes it one model's :class:`~dabench.work.Run`, whose
+:class:`PromptJob` computes any subset of its examples on a model's engine.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -21,10 +21,14 @@ from dabench.data import load_split
 from dabench.data.example import Example
 from dabench.engines.base import ClassifierEngine, Engine, LMEngine, ProgressFn, ScoreRequest
 from dabench.errors import DabenchError, DataError, TaskError
-from dabench.progress import NullProgress, Progress
+from dabench.progress import Advance, Progress
 from dabench.data.answers import extract_answer
 from dabench.prompts import build_context, select_shots, target_text
-from dabench.store import RunInfo, Store
+from dabench.store import RunInfo
+from dabench.work import Run
+
+if TYPE_CHECKING:
+    from dabench.handles import ModelHandle
 from dabench.taskspec import Template, TaskSpec
 
 @dataclass
@@ -62,8 +66,7 @@ class TaskPlan:
         return hashlib.sha256(blob).hexdigest()[:20]
 
     def contexts(self) -> list[str]:
-        t = self.template
-        return [build_context(self.spec, t, ex, self.shots) for ex in self.examples]
+        return _contexts(self, self.examples)
 
     def references(self) -> np.ndarray:
         """Gold label indices into ``spec.labels`` (classification tasks)."""
@@ -143,39 +146,31 @@ def _check_pool_size(spec: TaskSpec, pool_split: str, shots: int, pool: int, eva
                         "--shots-split")
 
 
-def run_plan(
-    get_engine: Callable[[], Engine],
-    model_fp: str,
-    plan: TaskPlan,
-    store: Store,
-    *,
-    progress: Progress | None = None,
-    label: str = "",
-) -> list[dict[str, Any]]:
-    """Per-example records of ``plan`` for one model, computing only what is not stored.
-
-    ``get_engine`` is called only when something must be computed, so a model whose records
-    are all stored is never loaded.
-    """
-    progress = progress or NullProgress()
-    ids = [ex.id for ex in plan.examples]
-    advance = progress.task(f"{label} · {plan.spec.name}", len(ids))
-    lazy: dict[str, Any] = {}
-
-    def compute(indices: list[int]) -> list[tuple[str, dict[str, Any]]]:
-        if not lazy:  # prompts render and the engine loads only when something must be computed
-            lazy.update(compute=_computer(plan, get_engine()), contexts=plan.contexts())
-        records = lazy["compute"]([lazy["contexts"][i] for i in indices], advance)
-        return list(zip((ids[i] for i in indices), records))
-
+def plan_run(plan: TaskPlan, label: str) -> Run:
+    """The work of ``plan`` for one model: every evaluated example's record, computed by a
+    :class:`PromptJob` on whatever engine the model's handle loads."""
     run = RunInfo(model_name=label, task=plan.spec.name, spec_hash=plan.spec.spec_hash(),
                   config={"split": plan.split, "template": plan.template_id, "shots": [s.id for s in plan.shots]})
-    stored = store.memoised(model_fp, plan.run_key, ids, compute, run=run, advance=advance)
-    return [stored[i] for i in ids]
+    return Run(kind="prompt", task=plan.spec.name, label=f"{label} · {plan.spec.name}", run_key=plan.run_key,
+               ids=[ex.id for ex in plan.examples], job=PromptJob(plan), info=run)
 
 
-Compute = Callable[[list[str], ProgressFn], list[dict[str, Any]]]
-"""Records of a chunk of a plan's contexts, reporting progress as it goes."""
+class PromptJob:
+    """Records of a plan's examples from a model's engine: prompts render, and the engine loads,
+    only when something must be computed."""
+
+    def __init__(self, plan: TaskPlan) -> None:
+        self.plan = plan
+
+    def __call__(self, handle: ModelHandle, ids: Sequence[str], progress: Progress, advance: Advance
+                 ) -> list[tuple[str, dict[str, Any]]]:
+        by_id = {ex.id: ex for ex in self.plan.examples}
+        records = _computer(self.plan, handle.get())([by_id[i] for i in ids], advance)
+        return list(zip(ids, records))
+
+
+Compute = Callable[[list[Example], ProgressFn], list[dict[str, Any]]]
+"""Records of some of a plan's examples, reporting progress as it goes."""
 
 
 def _computer(plan: TaskPlan, engine: Engine) -> Compute:
@@ -192,8 +187,8 @@ def _scorer(plan: TaskPlan, engine: LMEngine) -> Compute:
     """Classification: log-likelihood of each label's verbaliser; the prediction is the argmax."""
     conts = tuple(target_text(plan.spec, plan.template, lab) for lab in plan.spec.labels)
 
-    def compute(contexts: list[str], advance: ProgressFn) -> list[dict[str, Any]]:
-        scores = engine.loglikelihood([ScoreRequest(c, conts) for c in contexts], progress=advance)
+    def compute(examples: list[Example], advance: ProgressFn) -> list[dict[str, Any]]:
+        scores = engine.loglikelihood([ScoreRequest(c, conts) for c in _contexts(plan, examples)], progress=advance)
         return [{"logliks": s, "pred": int(np.argmax(s))} for s in scores]
 
     return compute
@@ -203,10 +198,9 @@ def _classifier(plan: TaskPlan, engine: ClassifierEngine) -> Compute:
     """Fine-tuned classifier heads: the raw input fields, no prompt (shots do not apply)."""
     if plan.shots:
         raise TaskError(f"task {plan.spec.name!r}: --shots does not apply to a sequence-classifier checkpoint")
-    by_context = dict(zip(plan.contexts(), plan.examples))
 
-    def compute(contexts: list[str], advance: ProgressFn) -> list[dict[str, Any]]:
-        inputs = [tuple(by_context[c].inputs.values()) for c in contexts]
+    def compute(examples: list[Example], advance: ProgressFn) -> list[dict[str, Any]]:
+        inputs = [tuple(ex.inputs.values()) for ex in examples]
         scores = engine.classify(inputs, plan.spec.labels, progress=advance, verbalizers=plan.spec.verbalizers)
         if engine.is_regression:
             return [{"value": float(s[0]), "pred": float(s[0])} for s in scores]
@@ -219,11 +213,15 @@ def _generator(plan: TaskPlan, engine: LMEngine) -> Compute:
     """Generation and regression: greedy decoding, then the task's answer extraction."""
     gen = plan.spec.generation_config()
 
-    def compute(contexts: list[str], advance: ProgressFn) -> list[dict[str, Any]]:
-        texts = engine.generate(contexts, stop=list(gen.stop), max_new_tokens=gen.max_new_tokens, progress=advance)
+    def compute(examples: list[Example], advance: ProgressFn) -> list[dict[str, Any]]:
+        texts = engine.generate(_contexts(plan, examples), stop=list(gen.stop), max_new_tokens=gen.max_new_tokens, progress=advance)
         return [{"text": t, "pred": extract_answer(plan.spec, t)} for t in texts]
 
     return compute
+
+
+def _contexts(plan: TaskPlan, examples: Sequence[Example]) -> list[str]:
+    return [build_context(plan.spec, plan.template, ex, plan.shots) for ex in examples]
 
 
 def predictions(records: Sequence[Mapping[str, Any]]) -> list[Any]:

@@ -16,7 +16,7 @@ import sqlite3
 import time
 from pathlib import Path
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping
 
 from dabench._version import __version__
 from dabench.errors import DabenchError
@@ -65,10 +65,6 @@ def default_store_path() -> Path:
         return Path(env).expanduser()
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     return base / "dabench" / "store.sqlite"
-
-
-#: records computed and committed together by :meth:`Store.memoised` (one transaction each)
-CHUNK = 64
 
 
 @dataclass(frozen=True)
@@ -165,37 +161,33 @@ class Store:
         with self._conn:
             self._conn.executemany("INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?)", rows)
 
-    def memoised(
-        self,
-        model_fp: str,
-        run_key: str,
-        ids: Sequence[str],
-        compute: Callable[[list[int]], Iterable[tuple[str, Any]]],
-        *,
-        run: RunInfo,
-        seed: int = 0,
-        chunk: int = CHUNK,
-        advance: Callable[[int], None] | None = None,
-    ) -> dict[str, Any]:
-        """Every record of ``ids`` for one model and run, computing only what is not stored.
-
-        The one store loop of every kind: register the run, read what is stored, call
-        ``compute(indices)`` on the missing ids a chunk at a time (indices into ``ids``; it
-        returns ``(id, record)`` pairs, possibly more than asked, e.g. a fine-tune's metadata) and
-        commit each chunk at once, so an interrupted run resumes at the chunk it stopped in.
-        ``compute`` is never called when everything is stored, so no model loads then.
-        ``advance`` is told how many ids each step settled (progress bars)."""
-        self.register_run(model_fp, run_key, seed=seed, model_name=run.model_name, task=run.task,
-                          spec_hash=run.spec_hash, config=run.config, n_examples=len(ids))
-        stored = self.get(model_fp, run_key, seed=seed)
-        missing = [i for i, x in enumerate(ids) if x not in stored]
-        if advance is not None:
-            advance(len(ids) - len(missing))
-        for start in range(0, len(missing), chunk):
-            batch = list(compute(missing[start:start + chunk]))
-            stored.update(batch)
-            self.put_many(model_fp, run_key, batch, seed=seed)
-        return stored
+    def merge(self, other: str | os.PathLike[str]) -> tuple[int, int]:
+        """Add another store's runs and records to this one (``dabench store merge``): idempotent,
+        and a record both stores hold with different payloads is an error naming its key.
+        Returns the runs and records added."""
+        other = Path(other)
+        if not other.is_file():
+            raise DabenchError(f"store {other}: no such file; name the shard stores to merge")
+        Store(other).close()  # refuses a file that is not a dabench store
+        self._conn.execute("ATTACH DATABASE ? AS src", (str(other),))
+        try:
+            clash = self._conn.execute(
+                """SELECT s.model_fp, s.run_key, s.example_id, s.seed FROM src.records s JOIN records r
+                   ON s.model_fp=r.model_fp AND s.run_key=r.run_key AND s.example_id=r.example_id AND s.seed=r.seed
+                   WHERE s.payload != r.payload LIMIT 1""").fetchone()
+            if clash:
+                fp, rk, eid, seed = clash
+                raise DabenchError(f"store merge: {other} and {self.path} hold different records for model {fp[:12]}, "
+                                   f"run {rk}, example {eid!r}, seed {seed}; these stores were not made by shards of "
+                                   "one run (drop that run from one of them with `dabench runs drop`)")
+            before = self._conn.total_changes
+            with self._conn:
+                self._conn.execute("INSERT OR IGNORE INTO runs SELECT * FROM src.runs")
+                runs = self._conn.total_changes - before
+                self._conn.execute("INSERT OR IGNORE INTO records SELECT * FROM src.records")
+            return runs, self._conn.total_changes - before - runs
+        finally:
+            self._conn.execute("DETACH DATABASE src")
 
     def runs(self) -> list[dict[str, Any]]:
         """Every registered run with its number of stored records."""

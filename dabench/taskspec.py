@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import PurePosixPath
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -103,6 +103,19 @@ class Download(BaseModel):
     archive_member: dict[str, str] = Field(default_factory=dict)
     sha256: dict[str, str] = Field(default_factory=dict)
     hf: HFSource | None = None
+
+
+class DataFiles(Protocol):
+    """What the split locator (:mod:`dabench.data.sources`) needs of a spec: a task spec or
+    an intrinsic spec with its own files."""
+
+    name: str
+    files: dict[str, str]
+    source: dict[str, str]
+    download: Download | None
+
+    @property
+    def format(self) -> str | None: ...
 
 
 #: optional fields added after the first release; left out of :meth:`TaskSpec.spec_hash`

@@ -13,6 +13,16 @@ torch.set_num_threads(1)
 SHARED_DATA = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data").resolve()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_data_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Every command finds split files through the one locator, which also reads the download
+    cache: point it at an empty folder so no test sees (or fills) the user's cache, and fetch nothing."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DABENCH_CACHE_DIR", str(tmp_path_factory.mktemp("data_cache")))
+        mp.delenv("DABENCH_DOWNLOAD", raising=False)
+        yield
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real data slices that sit beside the project (``../shared/data``)."""
@@ -24,15 +34,15 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def lm_pair(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(base, adapted) tiny GPT-2 checkpoints; adapted = base + continued pretraining on ChemProt text."""
-    from tests._models import build_pair
+    from tests._builders.models import build_lm_pair
 
-    return build_pair(shared_data, tmp_path_factory.mktemp("lm_pair"))
+    return build_lm_pair(shared_data, tmp_path_factory.mktemp("lm_pair"))
 
 
 @pytest.fixture(scope="session")
 def bert_pair(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(base, adapted) tiny BERT backbones (masked LMs; adapted = base + MLM steps on ChemProt text)."""
-    from tests.regimes._tiny import build_bert_pair
+    from tests._builders.models import build_bert_pair
 
     return build_bert_pair(shared_data, tmp_path_factory.mktemp("bert_pair"))
 

@@ -16,7 +16,7 @@ import pytest
 import dabench
 from dabench.engines import checkpoints as ckpts
 from dabench.errors import DabenchError
-from tests.regimes._tiny import TASKS_DIR
+from tests.regimes import TASKS_DIR
 
 KINDS: dict[str, dict[str, Any]] = {
     "prompt": {"pair": "lm_pair", "tasks": ["sst2"], "broken": ("sst2", "validation")},

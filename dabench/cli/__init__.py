@@ -16,6 +16,7 @@ import typer
 
 from dabench.cli.root import app
 from dabench.errors import DabenchError
+from dabench.orchestrator import ShardComputed
 
 __all__ = ["app", "main"]
 
@@ -24,6 +25,7 @@ def _register() -> None:
     # imported for their side effect of adding commands to ``app``
     from dabench.cli import (  # noqa: F401
         compare_cmd, data_cmd, demo_cmd, gate_cmd, leaderboard_cmd, lmeval_cmd, regime_cmd, report_cmd, runs_cmd, score_cmd, stats_cmd,
+        store_cmd,
         tasks_cmd,
     )
 
@@ -61,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     except DabenchError as exc:
         typer.echo(f"dabench: error: {exc}", err=True)
         return exc.exit_code
+    except ShardComputed as exc:  # a --shard batch job did its part; nothing to compare yet
+        typer.echo(f"dabench: {exc}", err=True)
+        return 0
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Optional
 
@@ -10,7 +9,7 @@ import typer
 
 from dabench.cli.root import app
 from dabench.cli.flags import RawOptions, run_options
-from dabench.cli.output import check_writable, default_out_dir, write_outputs
+from dabench.cli.output import check_writable, default_out_dir, emit_comparison
 from dabench.errors import DabenchError
 
 @app.command("compare")
@@ -32,8 +31,6 @@ def compare_command(
     backbones per task with the same seeds and hyperparameters; probe fits a logistic regression
     on frozen features; intrinsic scores (pseudo-)perplexity of held-out text. See docs/regimes.md.
     """
-    from dabench.render.terminal import print_comparison
-
     task_names = [t.strip() for t in (tasks or "").split(",") if t.strip()]
     out_dir = out or default_out_dir(base, adapted)
     check_writable(out_dir / "comparison.json")  # before any model loads, not after the run
@@ -56,10 +53,4 @@ def compare_command(
 
         comparison = run_comparison(base, adapted, task_names, options.layered(),
                                     progress=not (no_progress or as_json))
-    data = comparison.to_dict()
-    written = write_outputs(data, out_dir)
-    if as_json:
-        sys.stdout.write(comparison.to_json())
-        return
-    print_comparison(data)
-    typer.echo("wrote " + ", ".join(str(p) for p in written))
+    emit_comparison(comparison, out_dir, as_json)

@@ -51,12 +51,6 @@ def resolve_task(task: str, tasks_dir: list[Path]) -> TaskSpec:
     return get_registry(tasks_dir).get(task)
 
 
-def _data_dir(value: Optional[str]) -> Path | None:
-    from dabench.data import resolve_data_dir
-
-    return resolve_data_dir(value)
-
-
 @data_app.command("check")
 def data_check(
     task: str = typer.Argument(..., help="Task name (see `dabench tasks list`)."),
@@ -68,11 +62,12 @@ def data_check(
     tasks_dir: list[Path] = typer.Option([], "--tasks-dir", help="Extra dir of task YAML specs (repeatable)."),
 ) -> None:
     """Parse and validate a task's data; print counts, label distribution and bad rows."""
+    from dabench.data import load_split, resolve_data_dir
     from dabench.data.check import summarize, warnings
-    from dabench.data.sources import load_split, locate_split
+    from dabench.data.sources import locate_split
 
     spec = resolve_task(task, tasks_dir)
-    root = _data_dir(data_dir)
+    root = resolve_data_dir(data_dir)
     overrides = parse_split_files(data_file, task)
     named = list(dict.fromkeys(split))
     splits = named or list(dict.fromkeys([*spec.files, *overrides]))
@@ -177,10 +172,10 @@ def data_export(
     tasks_dir: list[Path] = typer.Option([], "--tasks-dir", help="Extra dir of task YAML specs (repeatable)."),
 ) -> None:
     """One JSON line per example, in file order: id, inputs, reference (and cluster)."""
-    from dabench.data.sources import load_split
+    from dabench.data import load_split, resolve_data_dir
 
     spec = resolve_task(task, tasks_dir)
-    examples, _ = load_split(spec, split or spec.eval_split, _data_dir(data_dir), parse_split_files(data_file, task),
+    examples, _ = load_split(spec, split or spec.eval_split, resolve_data_dir(data_dir), parse_split_files(data_file, task),
                              download=download)
     lines = (json.dumps(example_record(spec, ex), ensure_ascii=False) + "\n" for ex in examples)
     if output is None:

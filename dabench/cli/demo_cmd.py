@@ -10,7 +10,6 @@ be tried on them with the command it prints, which needs no data or task flags.
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 
 import typer
@@ -27,12 +26,11 @@ def demo_command(
     no_progress: bool = typer.Option(False, "--no-progress", help="Do not draw progress bars."),
 ) -> None:
     """Build a base and a domain-adapted model and compare them on the built-in mini suite (offline, CPU, about a minute)."""
-    from dabench.cli.output import write_outputs
+    from dabench.cli.output import emit_comparison
     from dabench.pipeline import compare
     from dabench.demo import DEMO_SUITE
     from dabench.demo.build import BuildConfig, build_demo
     from dabench.progress import rich_progress
-    from dabench.render.terminal import print_comparison
 
     with rich_progress(not (no_progress or as_json)) as prog:
         advance = prog.task("building demo models", 100)
@@ -49,14 +47,9 @@ def demo_command(
             str(assets.base_dir), str(assets.adapted_dir), [DEMO_SUITE],
             seed=seed, resamples=resamples, store_path=out / "store.sqlite", progress=prog,
         )
-    data = comparison.to_dict()
-    written = write_outputs(data, out)
-    if as_json:
-        sys.stdout.write(comparison.to_json())
-        return
-    print_comparison(data)
-    typer.echo("wrote " + ", ".join(str(p) for p in written))
-    typer.echo(gate_hint(assets.adapted_dir, assets.base_dir))
+    emit_comparison(comparison, out, as_json)
+    if not as_json:
+        typer.echo(gate_hint(assets.adapted_dir, assets.base_dir))
 
 
 def gate_hint(adapted_dir: Path, base_dir: Path) -> str:

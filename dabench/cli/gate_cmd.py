@@ -31,6 +31,7 @@ import typer
 
 from dabench.cli.root import app
 from dabench.cli.flags import RawOptions, run_options
+from dabench.cli.output import check_writable
 from dabench.errors import DabenchError
 from dabench.options import RunOptions
 
@@ -69,6 +70,11 @@ def _run_compare(baseline: str, candidate: str, tasks: list[str], options: RunOp
     from dabench.run import run_comparison
 
     return run_comparison(baseline, candidate, tasks, options).to_dict()
+
+
+def looks_like_json_file(arg: str) -> bool:
+    """Whether a CLI argument names a stored JSON result rather than a checkpoint."""
+    return arg.lower().endswith(".json")
 
 
 def _stored_baseline(stored: dict[str, Any], source: Path, side: str) -> str:
@@ -159,10 +165,10 @@ def gate(
     --margin: tolerated drop in each task's headline metric (default: the comparison's, else 0). See docs/ci.md.
     """
     if junit is not None:
-        _check_writable(junit)  # before any model loads (nowhere to say why if this fails)
+        check_writable(junit)  # before any model loads (nowhere to say why if this fails)
     try:
         if out is not None:
-            _check_writable(out / "gate.json")
+            check_writable(out / "gate.json")
         _gate(baseline, candidate, tasks, suite, mode, junit, as_json, out, baseline_side, options)
     except (typer.Exit, KeyboardInterrupt):
         raise
@@ -175,18 +181,11 @@ def gate(
         raise
 
 
-def _check_writable(path: Path) -> None:
-    """One line now, not after the run, when ``path`` cannot be written."""
-    from dabench.cli.output import check_writable
-
-    check_writable(path)
-
-
 def _gate(baseline: str, candidate: str | None, tasks: str | None, suite: str | None, mode: str, junit: Path | None,
           as_json: bool, out: Path | None, baseline_side: str, options: RawOptions) -> None:
     """The gate itself (see :func:`gate`)."""
     from dabench.gate import MODES, evaluate
-    from dabench.render.load import load_comparison, looks_like_json_file
+    from dabench.comparison import read_comparison
 
     if mode not in MODES:
         raise DabenchError(f"--mode must be one of {', '.join(MODES)}, not {mode!r}")
@@ -199,7 +198,7 @@ def _gate(baseline: str, candidate: str | None, tasks: str | None, suite: str | 
     tasks_dirs = [Path(d) for d in options.get("tasks_dir") or []]
     gate_tasks: list[str] | None = None  # a filter, only when gating a stored comparison as it is
     if looks_like_json_file(baseline):
-        stored = load_comparison(baseline)
+        stored = read_comparison(baseline)
         names = _task_names(tasks, suite, known={t["task"] for t in stored["tasks"]}, tasks_dirs=tasks_dirs)
         if candidate is None:
             run_flags = [f for f in options.given_names() if f not in ("--margin", "--alpha", "--tasks-dir")]

@@ -7,9 +7,8 @@ dabench's engines and store; ``dabench lmeval pair BASE_OUTPUT_DIR ADAPTED_OUTPU
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 
@@ -34,20 +33,6 @@ def parse_categories(values: list[str]) -> dict[str, str]:
     return out
 
 
-def _emit(comparison: Any, out: Path, as_json: bool) -> None:
-    from dabench.cli.output import write_outputs
-
-    data = comparison.to_dict()
-    written = write_outputs(data, out)
-    if as_json:
-        sys.stdout.write(comparison.to_json())
-        return
-    from dabench.render.terminal import print_comparison
-
-    print_comparison(data)
-    typer.echo("wrote " + ", ".join(str(p) for p in written))
-
-
 @lmeval_app.command("pair")
 def pair_command(
     base_dir: Path = typer.Argument(..., help="lm-eval --output_path folder of the base model (with --log_samples)."),
@@ -63,19 +48,20 @@ def pair_command(
     as_json: bool = typer.Option(False, "--json", help="Print comparison.json to stdout."),
 ) -> None:
     """Pair two lm-eval runs' samples on (task, doc_id, filter) and test every task."""
-    from dabench.cli.output import default_out_dir
+    from dabench.cli.output import default_out_dir, emit_comparison
     from dabench.lmeval import compare_from_lmeval
 
     names = [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None
     comparison = compare_from_lmeval(base_dir, adapted_dir, tasks=names, resamples=resamples, seed=seed, alpha=alpha,
                                      margin=margin, correction=correction, categories=parse_categories(category))
-    _emit(comparison, out or default_out_dir(str(base_dir), str(adapted_dir)), as_json)
+    emit_comparison(comparison, out or default_out_dir(str(base_dir), str(adapted_dir)), as_json)
 
 
 @lmeval_app.command("compare")
 @run_options(names={"seed", "resamples", "alpha", "margin", "correction", "limit", "shots", "store", "engine",
                     "device", "dtype", "batch_size", "trust_remote_code", "adapter_base", "arch", "ckpt_prefix",
-                    "allow_pickle"})
+                    "allow_pickle", "executor", "ray_address", "workers", "gpus_per_worker", "cpus_per_worker",
+                    "shard"})
 def compare_command(
     base: str = typer.Argument(..., help="Base checkpoint."),
     adapted: str = typer.Argument(..., help="Adapted checkpoint (a PEFT adapter shares the base's load)."),
@@ -91,7 +77,7 @@ def compare_command(
 
     --shots: num_fewshot (default: each task's own); --batch-size default 16.
     """
-    from dabench.cli.output import default_out_dir
+    from dabench.cli.output import default_out_dir, emit_comparison
     from dabench.lmeval import compare_lmeval_tasks
 
     names = [t.strip() for t in tasks.split(",") if t.strip()]
@@ -105,5 +91,5 @@ def compare_command(
         base, adapted, names, include_path=include_path, limit=run.data.limit, shots=options.get("shots"),
         fewshot_seed=fewshot_seed, seed=st.seed, resamples=st.resamples, alpha=st.alpha, margin=st.margin,
         correction=st.correction, categories=parse_categories(category), store_path=run.run.store, engine=e.engine,
-        engine_options=engine_options)
-    _emit(comparison, out or default_out_dir(base, adapted), as_json)
+        engine_options=engine_options, executor=run.executor.build(), shard=run.executor.shard_of())
+    emit_comparison(comparison, out or default_out_dir(base, adapted), as_json)

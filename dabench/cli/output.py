@@ -30,6 +30,25 @@ def write_outputs(data: dict[str, Any], out: Path) -> list[Path]:
     return written
 
 
+def emit_comparison(comparison: Any, out: Path, as_json: bool) -> list[Path]:
+    """Write a finished comparison's files to ``out``, then print comparison.json (``as_json``)
+    or the table and the files written; returns the files."""
+    import sys
+
+    import typer
+
+    data = comparison.to_dict()
+    written = write_outputs(data, out)
+    if as_json:
+        sys.stdout.write(comparison.to_json())
+        return written
+    from dabench.render.terminal import print_comparison
+
+    print_comparison(data)
+    typer.echo("wrote " + ", ".join(str(p) for p in written))
+    return written
+
+
 def check_writable(path: Path) -> None:
     """Refuse, before any model loads, an output file that cannot be written: its folder cannot
     be created, or is not writable (so a finished run is never lost at the last step)."""

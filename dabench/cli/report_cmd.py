@@ -25,11 +25,11 @@ def report(
     ),
 ) -> None:
     """Render a stored comparison as a self-contained HTML report or as Markdown."""
-    from dabench.render.load import load_comparison
+    from dabench.comparison import read_comparison
 
     if fmt not in FORMATS:
         raise DabenchError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    data = load_comparison(comparison)
+    data = read_comparison(comparison)
     if fmt == "html":
         from dabench.render.html import render_html, write_html_report
 

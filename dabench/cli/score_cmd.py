@@ -27,44 +27,13 @@ if TYPE_CHECKING:  # the command imports the task modules when it runs (a fast -
 SHOWN_IDS = 3
 
 
-def read_predictions(path: Path, spec: TaskSpec) -> dict[str, Any]:
-    """{example id: prediction} from a predictions file (see the module docstring)."""
-    from dabench.data.readers import kilt_prediction, scalar_text, split_lines
+def prediction_values(path: Path, spec: TaskSpec) -> dict[str, Any]:
+    """{example id: prediction} from a predictions file (see the module docstring), read by
+    :func:`dabench.data.predictions.read_predictions`."""
+    from dabench.data.predictions import LINE, read_predictions
 
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise DataError(f"--predictions {path}: file not found") from None
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    preds: dict[str, Any] = {}
-    first_line: dict[str, int] = {}
-    for line_no, line in enumerate(split_lines(text), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{line_no}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{where}: malformed JSON ({exc.msg} at column {exc.colno})") from None
-        if not isinstance(obj, dict) or "id" not in obj:
-            raise DataError(f"{where}: expected an object with an 'id' and a 'prediction' (or a KILT 'output')")
-        pid = scalar_text(obj["id"]).strip()
-        if pid in first_line:
-            raise DataError(f"{where}: id {pid!r} is repeated (first at line {first_line[pid]}); give one prediction per example")
-        first_line[pid] = line_no
-        if "prediction" in obj:
-            pred = obj["prediction"]
-            if isinstance(pred, dict):
-                pred = {"answer": pred.get("answer"), "provenance": pred.get("provenance")}
-        elif "output" in obj:
-            pred = kilt_prediction(obj)
-        else:
-            raise DataError(f"{where}: no 'prediction' (or KILT 'output') for id {pid!r}")
-        preds[pid] = _as_value(spec, pred, where)
-    if not preds:
-        raise DataError(f"{path}: no predictions found")
-    return preds
+    records = read_predictions(path, ("id", "prediction"), kilt=True)
+    return {pid: _as_value(spec, rec["prediction"], f"{path} line {rec[LINE]}") for pid, rec in records.items()}
 
 
 def _as_value(spec: TaskSpec, pred: Any, where: str) -> Any:
@@ -129,14 +98,13 @@ def score_command(
     tasks_dir: list[Path] = typer.Option([], "--tasks-dir", help="Extra dir of task YAML specs (repeatable)."),
 ) -> None:
     """Score a predictions file with every metric of the task."""
-    from dabench.data import resolve_data_dir
-    from dabench.data.sources import load_split
+    from dabench.data import load_split, resolve_data_dir
     from dabench.metrics import score_predictions
 
     spec = resolve_task(task, tasks_dir)
     sp = split or spec.eval_split
     examples, digest = load_split(spec, sp, resolve_data_dir(data_dir), parse_split_files(data_file, task), download=download)
-    preds = align(examples, read_predictions(predictions, spec), sp, predictions)
+    preds = align(examples, prediction_values(predictions, spec), sp, predictions)
     try:
         scores, skipped = score_predictions(spec, examples, preds)
     except ValueError as exc:

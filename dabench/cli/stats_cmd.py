@@ -1,8 +1,9 @@
 """``dabench stats``: paired statistics for predictions people already have.
 
 Two JSON Lines files, one per model, each line ``{"id", "prediction", "reference"[, "cluster"]}``,
-are paired on ``id`` (the id sets must match exactly: a silent inner join would hide missing
-predictions) and compared with :func:`dabench.stats.paired_test` on the named metric.
+are read by :func:`dabench.data.predictions.read_predictions`, paired on ``id`` (the id sets
+must match exactly: a silent inner join would hide missing predictions) and compared with
+:func:`dabench.stats.paired_test` on the named metric.
 
 A ``null`` (or blank) prediction is a missing answer: always wrong, never a class (it does
 not enter the inferred label set), and counted per model in the output. A correlation metric
@@ -20,6 +21,7 @@ from typing import Any, Callable
 import typer
 
 from dabench.cli.root import app
+from dabench.data.predictions import read_predictions
 from dabench.errors import DabenchError, DataError, PairingError
 from dabench.metrics import count_missing, get_metric
 from dabench.metrics.classification import MISSING
@@ -28,34 +30,6 @@ from dabench.render.fmt import pval
 from dabench.stats import decide, paired_test
 
 _FIELDS = ("id", "prediction", "reference")
-
-
-def read_predictions(path: Path) -> dict[str, dict[str, Any]]:
-    """Records of one predictions file keyed by id (as a string), in file order."""
-    if not path.is_file():
-        raise DataError(f"{path}: no such file; pass a JSON Lines file of {{\"id\", \"prediction\", \"reference\"}} records")
-    out: dict[str, dict[str, Any]] = {}
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path} line {lineno}: not valid JSON ({exc.msg})") from None
-            if not isinstance(rec, dict):
-                raise DataError(f"{path} line {lineno}: expected a JSON object with fields id, prediction, reference")
-            missing = [f for f in _FIELDS if f not in rec]
-            if missing:
-                raise DataError(f"{path} line {lineno}: missing field(s) {', '.join(missing)}")
-            key = str(rec["id"])
-            if key in out:
-                raise DataError(f"{path} line {lineno}: duplicate id {key!r}")
-            rec["_line"] = lineno
-            out[key] = rec
-    if not out:
-        raise DataError(f"{path}: no records")
-    return out
 
 
 def pair_records(
@@ -161,8 +135,8 @@ def stats_command(
 
     Prints delta = adapted - base with its CI, the paired permutation p-value (plus bootstrap and, for 0/1 outcomes, McNemar), the minimum detectable effect and the verdict.
     """  # noqa: E501
-    recs_b = read_predictions(base)
-    recs_a = read_predictions(adapted)
+    recs_b = read_predictions(base, _FIELDS)
+    recs_a = read_predictions(adapted, _FIELDS)
     ids, clusters = pair_records(recs_b, recs_a, base, adapted)
     probe = get_metric(metric, ["0", "1"])
     kind = getattr(probe, "input_kind", "label")

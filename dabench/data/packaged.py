@@ -11,18 +11,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from dabench.errors import DataError
-from dabench.taskspec import TaskSpec
+from dabench.taskspec import DataFiles, TaskSpec
 
 #: the installed ``dabench`` package: the root of ``data_source: package`` paths
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
-def is_packaged(spec: TaskSpec) -> bool:
-    """Whether the spec's data ships with dabench (no data dir needed)."""
-    return spec.data_source == "package"
+def is_packaged(spec: DataFiles) -> bool:
+    """Whether the spec's data ships with dabench (no data dir needed; task specs only)."""
+    return isinstance(spec, TaskSpec) and spec.data_source == "package"
 
 
-def packaged_path(spec: TaskSpec, split: str) -> Path:
+def packaged_path(spec: DataFiles, split: str) -> Path:
     """The shipped file of ``split`` (a known split of a packaged spec); one clear error
     line when the installation lacks it."""
     path = PACKAGE_ROOT / spec.files[split]

@@ -1,6 +1,7 @@
 """Where a task's split file comes from: a local data dir, a checksummed cache, or the network.
 
-Order of resolution for one split (:func:`locate_split`):
+The one split locator of every command (``compare``, ``data``, ``score``; read through
+:func:`dabench.data.load_split`). Order of resolution for one split (:func:`locate_file`):
 
 1. ``--data-file SPLIT=PATH`` (a per-split override); a spec with ``data_source: package``
    then reads the file shipped inside dabench (:mod:`dabench.data.packaged`) and stops here;
@@ -34,13 +35,11 @@ import zipfile
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from dabench.data import ENV_DATA_DIR, file_sha256, override_path, read_examples
-from dabench.data.example import Example
 from dabench.data.packaged import is_packaged, packaged_path
-from dabench.data.readers import READERS
 from dabench.errors import DataError, TaskError
-from dabench.taskspec import HFSource, TaskSpec
+from dabench.taskspec import DataFiles, HFSource, TaskSpec
 
+ENV_DATA_DIR = "DABENCH_DATA_DIR"
 ENV_CACHE_DIR = "DABENCH_CACHE_DIR"
 ENV_DOWNLOAD = "DABENCH_DOWNLOAD"
 OFFLINE_ENVS = ("DABENCH_OFFLINE", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
@@ -67,6 +66,40 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def resolve_data_dir(value: str | os.PathLike | None) -> Path | None:
+    """The data dir from an explicit value or ``DABENCH_DATA_DIR``; None if neither is set."""
+    raw = value if value is not None else os.environ.get(ENV_DATA_DIR)
+    if raw is None or str(raw) == "":
+        return None
+    path = Path(raw).expanduser()
+    if not path.is_dir():
+        raise DataError(f"data dir {path} does not exist or is not a directory (--data-dir / {ENV_DATA_DIR})")
+    return path.resolve()  # absolute, so a stored comparison replays from any folder
+
+
+def override_path(split: str, value: str | os.PathLike) -> Path:
+    """The file a ``--data-file SPLIT=PATH`` override names, checked to be a readable file.
+
+    A directory is refused as such (not as "not found"), since the path does exist and the
+    user needs to know that a single split file is expected there.
+    """
+    path = Path(value).expanduser()
+    if path.is_dir():
+        raise DataError(f"--data-file {split}={path}: is a directory; pass the split's data file, not a folder")
+    if not path.is_file():
+        raise DataError(f"--data-file {split}={path}: file not found")
+    return path
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def cache_root() -> Path:
     """The cache dir (``DABENCH_CACHE_DIR`` or ``~/.cache/dabench``)."""
     raw = os.environ.get(ENV_CACHE_DIR)
@@ -85,12 +118,12 @@ def download_allowed(download: bool | None) -> bool:
     return bool(download) if download is not None else _truthy(os.environ.get(ENV_DOWNLOAD))
 
 
-def cached_path(spec: TaskSpec, split: str) -> Path:
+def cached_path(spec: DataFiles, split: str) -> Path:
     """Where a fetched copy of the split file lives (mirrors the data-dir layout)."""
     return cache_root() / "data" / spec.files[split]
 
 
-def hf_export_path(spec: TaskSpec, split: str) -> Path:
+def hf_export_path(spec: DataFiles, split: str) -> Path:
     """Where the export of the split from the hub lives."""
     return cache_root() / "hf" / spec.name / f"{split}.jsonl"
 
@@ -127,7 +160,7 @@ def _record(path: Path, origin: str) -> str:
     return digest
 
 
-def _verify_cached(spec: TaskSpec, split: str, path: Path) -> None:
+def _verify_cached(spec: DataFiles, split: str, path: Path) -> None:
     """Check a cached file against the manifest and the spec's pinned digest."""
     entry = _read_manifest().get(str(path.relative_to(cache_root())))
     pinned = spec.download.sha256.get(split) if spec.download else None
@@ -145,7 +178,7 @@ def _verify_cached(spec: TaskSpec, split: str, path: Path) -> None:
 # ----------------------------------------------------------------------------- resolution
 
 
-def how_to_get(spec: TaskSpec, split: str) -> str:
+def how_to_get(spec: DataFiles, split: str) -> str:
     """One phrase telling how to obtain the split file."""
     how = spec.source.get("instructions") or spec.source.get("url") or "see docs/data.md"
     where = []
@@ -159,35 +192,30 @@ def how_to_get(spec: TaskSpec, split: str) -> str:
     return how
 
 
-def locate_split(
-    spec: TaskSpec,
+def locate_file(
+    spec: DataFiles,
     split: str,
     data_dir: Path | None,
     overrides: Mapping[str, str | os.PathLike] | None = None,
     *,
     download: bool | None = None,
-) -> tuple[Path, TaskSpec]:
-    """The file holding ``split`` and the spec to read it with (a hub export is JSONL)."""
+) -> Path:
+    """The file holding ``split``, found in the order the module docstring gives; the one
+    locator of every command (``compare``, ``data``, ``score``, intrinsic documents)."""
     if overrides and split in overrides:
-        return override_path(split, overrides[split]), spec
+        return override_path(split, overrides[split])
     if split not in spec.files:
         known = ", ".join(spec.files)
         raise TaskError(f"task {spec.name!r} has no split {split!r}; known splits: {known}")
     if is_packaged(spec):
-        return packaged_path(spec, split), spec
+        return packaged_path(spec, split)
     rel = spec.files[split]
-    if data_dir is not None:
-        local = data_dir / rel
-        if local.is_file():
-            return local, spec
-    cached = cached_path(spec, split)
-    if cached.is_file():
-        _verify_cached(spec, split, cached)
-        return cached, spec
-    exported = hf_export_path(spec, split)
-    if exported.is_file() and spec.download and spec.download.hf:
-        _verify_cached(spec, split, exported)
-        return exported, hf_reading_spec(spec, spec.download.hf)
+    if data_dir is not None and (data_dir / rel).is_file():
+        return data_dir / rel
+    for cached in (cached_path(spec, split), hf_export_path(spec, split) if _hub(spec) else None):
+        if cached is not None and cached.is_file():
+            _verify_cached(spec, split, cached)
+            return cached
     expected = str(data_dir / rel) if data_dir is not None else f"<data-dir>/{rel}"
     if not download_allowed(download):
         extra = "" if data_dir is not None else f" (no data dir set: pass --data-dir DIR or set {ENV_DATA_DIR})"
@@ -198,20 +226,40 @@ def locate_split(
     return fetch_split(spec, split, expected=expected)
 
 
-def fetch_split(spec: TaskSpec, split: str, *, expected: str = "") -> tuple[Path, TaskSpec]:
+def locate_split(
+    spec: TaskSpec,
+    split: str,
+    data_dir: Path | None,
+    overrides: Mapping[str, str | os.PathLike] | None = None,
+    *,
+    download: bool | None = None,
+) -> tuple[Path, TaskSpec]:
+    """The file holding ``split`` (:func:`locate_file`) and the spec to read it with (a hub export is JSONL)."""
+    path = locate_file(spec, split, data_dir, overrides, download=download)
+    hub = _hub(spec)
+    if hub is not None and path == hf_export_path(spec, split):
+        return path, hf_reading_spec(spec, hub)
+    return path, spec
+
+
+def _hub(spec: DataFiles) -> HFSource | None:
+    return spec.download.hf if spec.download else None
+
+
+def fetch_split(spec: DataFiles, split: str, *, expected: str = "") -> Path:
     """Fetch the split from its original URL, else from the hub; one-line error on failure."""
     dl = spec.download
     failures = []
     if dl and split in dl.urls:
         try:
-            return _fetch_url(spec, split), spec
+            return _fetch_url(spec, split)
         except DataError:
             raise
         except Exception as exc:  # network errors come in many types
             failures.append(f"{dl.urls[split]} ({type(exc).__name__}: {exc})")
     if dl and dl.hf and split in dl.hf.splits:
         try:
-            return _fetch_hf(spec, split, dl.hf), hf_reading_spec(spec, dl.hf)
+            return _fetch_hf(spec, split, dl.hf)
         except DataError:
             raise
         except Exception as exc:
@@ -235,7 +283,7 @@ def _download(url: str, dest: Path) -> None:
         raise
 
 
-def _fetch_url(spec: TaskSpec, split: str) -> Path:
+def _fetch_url(spec: DataFiles, split: str) -> Path:
     dl = spec.download
     assert dl is not None
     url = dl.urls[split]
@@ -307,7 +355,7 @@ def _kilt_shape(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _fetch_hf(spec: TaskSpec, split: str, hf: HFSource) -> Path:
+def _fetch_hf(spec: DataFiles, split: str, hf: HFSource) -> Path:
     ds = HF_LOADER(hf.path, hf.name, hf.splits[split])
     features = getattr(ds, "features", None) or {}
     names = None
@@ -344,43 +392,20 @@ def _rows(ds: Any) -> Iterable[dict[str, Any]]:
         yield row
 
 
-# ----------------------------------------------------------------------------- loading
-
-
-def load_split(
-    spec: TaskSpec,
-    split: str,
-    data_dir: Path | None,
-    overrides: Mapping[str, str | os.PathLike] | None = None,
-    *,
-    download: bool | None = None,
-    errors: list[str] | None = None,
-) -> tuple[list[Example], str]:
-    """Examples of one split (from wherever :func:`locate_split` finds it) and the sha256 of
-    the file they came from. With ``errors`` a list, bad rows are collected there instead
-    of raising."""
-    path, reading = locate_split(spec, split, data_dir, overrides, download=download)
-    if errors is None:
-        examples = read_examples(reading, path, split)
-    else:
-        try:
-            reader = READERS[reading.format]
-        except KeyError:
-            raise TaskError(f"task {spec.name!r}: unknown format {reading.format!r}; known: {', '.join(READERS)}") from None
-        examples = reader(path, reading, split, errors=errors)
-    return examples, file_sha256(path)
-
-
 __all__ = [
     "ENV_CACHE_DIR",
+    "ENV_DATA_DIR",
     "ENV_DOWNLOAD",
     "cache_root",
     "cached_path",
     "download_allowed",
     "fetch_split",
+    "file_sha256",
     "hf_export_path",
     "how_to_get",
-    "load_split",
+    "locate_file",
     "locate_split",
     "offline",
+    "override_path",
+    "resolve_data_dir",
 ]

@@ -43,11 +43,6 @@ class Checkpoint:
     base: "Checkpoint | None" = None  # adapter: the base model; ckpt: the architecture
     prefix: str | None = None  # ckpt: explicit key prefix to strip
 
-    @property
-    def display_name(self) -> str:
-        loc = self.location
-        return Path(loc).name if isinstance(loc, Path) else str(loc)
-
     def config_dir(self) -> Path | str:
         """Where config.json (and, by default, the tokenizer) come from."""
         if self.kind in ("adapter", "ckpt"):
@@ -128,12 +123,21 @@ def _adapter_base(adapter_dir: Path, override: str | None) -> Checkpoint:
     return ck
 
 
-def declared_adapter_base(adapter_dir: Path) -> str | None:
-    """``base_model_name_or_path`` of an adapter directory, as written."""
+def adapter_config(ck: Checkpoint) -> dict[str, Any]:
+    """The ``adapter_config.json`` of an adapter checkpoint (``{}`` when it cannot be read)."""
     try:
-        return json.loads((adapter_dir / "adapter_config.json").read_text(encoding="utf-8")).get("base_model_name_or_path")
+        cfg = json.loads((Path(ck.location) / "adapter_config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
+        return {}
+    return cfg if isinstance(cfg, dict) else {}
+
+
+def adapter_weight_files(ck: Checkpoint) -> list[Path]:
+    """The adapter's ``adapter_model.safetensors`` / ``.bin``; an error when there is none."""
+    files = [p for p in Path(ck.location).glob("adapter_model.*") if p.suffix in (".safetensors", ".bin")]
+    if not files:
+        raise CheckpointError(f"{ck.location}: no adapter_model.safetensors or adapter_model.bin")
+    return files
 
 
 # -- hub ------------------------------------------------------------------------------------
@@ -178,14 +182,31 @@ def fingerprint(ck: Checkpoint, *, download: bool = True) -> str:
     return fingerprint_of("ckpt", fingerprint(ck.base, download=download), file_digest(Path(ck.location)), ck.prefix or "")
 
 
+class Fingerprinted:
+    """An engine's ``fingerprint()``: its ``checkpoint``'s, computed on first use."""
+
+    checkpoint: Checkpoint
+    _fingerprint: str | None = None
+
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            self._fingerprint = fingerprint(self.checkpoint)
+        return self._fingerprint
+
+
+def _local_source(ck: Checkpoint, src: Path | str) -> Path | str:
+    """``src`` (a hub id) as its local snapshot when it is the hub model of ``ck`` or of its base."""
+    hub = ck if ck.kind == "hub" else ck.base
+    if isinstance(src, str) and hub is not None and hub.kind == "hub":
+        return local_dir(hub) or src
+    return src
+
+
 # -- config / head -----------------------------------------------------------------------------
 def read_config(ck: Checkpoint, *, trust_remote_code: bool = False) -> Any:
     from transformers import AutoConfig
 
-    src = ck.config_dir()
-    hub = ck if ck.kind == "hub" else ck.base
-    if hub is not None and hub.kind == "hub":
-        src = local_dir(hub) or src
+    src = _local_source(ck, ck.config_dir())
     try:
         return AutoConfig.from_pretrained(src, trust_remote_code=trust_remote_code)
     except Exception as exc:  # noqa: BLE001
@@ -200,10 +221,7 @@ def is_classifier_config(config: Any) -> bool:
 def head_of(ck: Checkpoint, *, trust_remote_code: bool = False) -> str:
     """``classifier`` or ``causal`` from the checkpoint's config (adapters: from their task type)."""
     if ck.kind == "adapter":
-        try:
-            cfg = json.loads((Path(ck.location) / "adapter_config.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            cfg = {}
+        cfg = adapter_config(ck)
         if cfg.get("task_type") == "SEQ_CLS":
             return "classifier"
         if cfg.get("task_type") == "CAUSAL_LM":
@@ -217,11 +235,7 @@ def head_of(ck: Checkpoint, *, trust_remote_code: bool = False) -> str:
 def load_tokenizer(ck: Checkpoint, *, trust_remote_code: bool = False) -> Any:
     from transformers import AutoTokenizer
 
-    src = ck.tokenizer_source()
-    if isinstance(src, str) and ck.kind in ("hub", "ckpt", "adapter"):
-        hub = ck if ck.kind == "hub" else ck.base
-        if hub is not None and hub.kind == "hub":
-            src = local_dir(hub) or src
+    src = _local_source(ck, ck.tokenizer_source())
     try:
         return AutoTokenizer.from_pretrained(src, trust_remote_code=trust_remote_code)
     except Exception as exc:  # noqa: BLE001 - every tokenizer failure is the checkpoint's
@@ -272,13 +286,9 @@ def _check_adapter_loaded(peft_model: Any, ck: Checkpoint) -> None:
     modules the model does not have (an adapter trained on ``BertForMaskedLM`` put on a bare
     ``BertModel``: its layers are created with fresh weights and the trained ones dropped).
     Both are errors here: the "adapted" model would silently be the base, or random."""
-    from pathlib import Path as _P
-
-    files = [p for p in _P(ck.location).glob("adapter_model.*") if p.suffix in (".safetensors", ".bin")]
-    if not files:
-        raise CheckpointError(f"{ck.location}: no adapter_model.safetensors or adapter_model.bin")
+    files = adapter_weight_files(ck)
     lora_params = [n for n, _ in peft_model.named_parameters() if "lora_" in n or "modules_to_save" in n]
-    if not lora_params and _adapter_type(ck) == "LORA":
+    if not lora_params and str(adapter_config(ck).get("peft_type", "")) == "LORA":
         raise CheckpointError(f"{ck.spec}: no adapter module matched the base model {ck.base.spec if ck.base else ''}")
     saved = _lora_modules(_saved_keys(files[0]))
     missing = sorted(saved - _lora_modules(n for n, _ in peft_model.named_parameters()))
@@ -308,13 +318,6 @@ def _saved_keys(path: Path) -> list[str]:
         with safe_open(str(path), framework="pt") as f:
             return list(f.keys())
     return list(read_state_dict(path))
-
-
-def _adapter_type(ck: Checkpoint) -> str:
-    try:
-        return str(json.loads((Path(ck.location) / "adapter_config.json").read_text()).get("peft_type", ""))
-    except (OSError, ValueError):
-        return ""
 
 
 def read_state_dict(path: Path, *, allow_pickle: bool = False) -> dict[str, Any]:
@@ -482,10 +485,7 @@ def preflight(ck: Checkpoint, *, trust_remote_code: bool = False) -> None:
     elif ck.kind == "adapter":
         assert ck.base is not None
         preflight(ck.base, trust_remote_code=trust_remote_code)
-        files = [p for p in Path(ck.location).glob("adapter_model.*") if p.suffix in (".safetensors", ".bin")]
-        if not files:
-            raise CheckpointError(f"{ck.location}: no adapter_model.safetensors or adapter_model.bin")
-        for f in files:
+        for f in adapter_weight_files(ck):
             _check_weights_file(f)
     check_tokenizer(load_tokenizer(ck, trust_remote_code=trust_remote_code), ck.spec)
 

@@ -95,7 +95,7 @@ def match_labels(
     return indices
 
 
-class HFClassifierEngine:
+class HFClassifierEngine(ckpts.Fingerprinted):
     """A sequence-classification checkpoint; scores task labels from raw inputs."""
 
     kind: Final = "classifier"
@@ -136,7 +136,6 @@ class HFClassifierEngine:
         limit = max_length or model_max_length(cfg, self.tokenizer)
         # BERT-style position tables count special tokens; stay inside the table
         self.max_length = min(limit, getattr(self.tokenizer, "model_max_length", limit) or limit)
-        self._fingerprint: str | None = None
         self.adapter_on = True
 
     def base_view(self, name: str | None = None) -> "HFClassifierEngine":
@@ -151,11 +150,6 @@ class HFClassifierEngine:
         view.adapter_on = False
         view._fingerprint = None
         return view
-
-    def fingerprint(self) -> str:
-        if self._fingerprint is None:
-            self._fingerprint = ckpts.fingerprint(self.checkpoint)
-        return self._fingerprint
 
     def output_indices(self, labels: Sequence[str], verbalizers: Mapping[str, str] | None = None) -> list[int]:
         """Model output index of each task label (see :func:`match_labels`)."""

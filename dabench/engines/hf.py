@@ -11,7 +11,6 @@ base-vs-adapter comparison loads the base weights once.
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 from typing import Any, Final, Sequence
 
 import torch
@@ -31,17 +30,6 @@ def pick_device(device: str | None = None) -> torch.device:
     if device:
         return torch.device(device)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def resolve_checkpoint(name: str) -> Path | str:
-    """A local checkpoint directory or weights file, or a hub id (kept for older callers)."""
-    ck = ckpts.resolve(name) if not name.endswith(ckpts.WEIGHT_FILE_SUFFIXES) else None
-    if ck is None:
-        path = Path(name).expanduser()
-        if not path.is_file():
-            raise CheckpointError(f"checkpoint {name!r} not found: no such file")
-        return path
-    return ck.location
 
 
 def resolve_dtype(dtype: str | None, device: torch.device) -> torch.dtype:
@@ -67,7 +55,7 @@ def model_max_length(config: Any, tokenizer: Any) -> int:
     return _DEFAULT_MAX_LENGTH
 
 
-class HFEngine:
+class HFEngine(ckpts.Fingerprinted):
     """A causal LM loaded with transformers (optionally with a PEFT adapter)."""
 
     kind: Final = "lm"
@@ -122,7 +110,6 @@ class HFEngine:
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
         self.encoder = LMEncoder(tokenizer, add_bos_token=add_bos_token)
-        self._fingerprint: str | None = None
 
     # -- sharing one load between an adapter and its base ---------------------------------------
     @property
@@ -149,21 +136,11 @@ class HFEngine:
             return contextlib.nullcontext()
         return self.model.disable_adapter()
 
-    # -- identity -------------------------------------------------------------------------
-    def fingerprint(self) -> str:
-        if self._fingerprint is None:
-            self._fingerprint = ckpts.fingerprint(self.checkpoint)
-        return self._fingerprint
-
     # -- scoring ----------------------------------------------------------------------------
     def loglikelihood(
         self, requests: Sequence[ScoreRequest], progress: ProgressFn | None = None
     ) -> list[list[float]]:
-        encoded = [self.encoder.encode_request(r.context, r.continuations) for r in requests]
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        with self._adapter_context():
-            return score_requests(self.model, encoded, batch_size=self.batch_size, max_length=self.max_length,
-                                  pad_id=pad, device=self.device, shared_prefix=self.shared_prefix, progress=progress)
+        return [[s for s, _ in row] for row in self.loglikelihood_greedy(requests, progress)]
 
     def loglikelihood_greedy(
         self, requests: Sequence[ScoreRequest], progress: ProgressFn | None = None

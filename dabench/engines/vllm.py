@@ -14,8 +14,6 @@ virtualenv, see docs/engines.md).
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any, Final, Sequence
 
 from dabench.engines import checkpoints as ckpts
@@ -45,7 +43,7 @@ def _cpu_build() -> bool:
         return False
 
 
-class VLLMEngine:
+class VLLMEngine(ckpts.Fingerprinted):
     """A causal LM (optionally with a LoRA adapter) served by an in-process vLLM engine."""
 
     kind: Final = "lm"
@@ -65,6 +63,8 @@ class VLLMEngine:
         enforce_eager: bool = False,
         seed: int = 0,
         resolved: ckpts.Checkpoint | None = None,
+        tensor_parallel_size: int | None = None,
+        pipeline_parallel_size: int | None = None,
         **_ignored: Any,
     ) -> None:
         try:
@@ -84,12 +84,16 @@ class VLLMEngine:
                                       enforce_eager=enforce_eager)
         if max_length:
             kwargs["max_model_len"] = int(max_length)
+        if (tensor_parallel_size or 1) > 1 or (pipeline_parallel_size or 1) > 1:
+            # one model over several GPUs, its shards placed by Ray (inside a Ray actor of --executor ray too)
+            kwargs.update(tensor_parallel_size=tensor_parallel_size or 1, pipeline_parallel_size=pipeline_parallel_size or 1,
+                          distributed_executor_backend="ray")
         # the fraction of accelerator memory vLLM reserves; on the CPU build, of host memory
         on_cpu = device == "cpu" or _cpu_build()
         kwargs["gpu_memory_utilization"] = gpu_memory_utilization or (0.15 if on_cpu else 0.85)
         self._lora = None
         if ck.kind == "adapter":
-            cfg = json.loads((Path(ck.location) / "adapter_config.json").read_text())
+            cfg = ckpts.adapter_config(ck)
             if cfg.get("peft_type", "LORA") != "LORA":
                 raise CheckpointError(f"{name}: vllm serves LoRA adapters only (this one is {cfg.get('peft_type')})")
             targets = cfg.get("target_modules") or []
@@ -120,11 +124,6 @@ class VLLMEngine:
         cfg = self.llm.llm_engine.model_config
         self.max_length = int(max_length or getattr(cfg, "max_model_len", 0) or model_max_length(cfg.hf_config, self.tokenizer))
         self.encoder = LMEncoder(self.tokenizer, add_bos_token=add_bos_token)
-        self._fingerprint: str | None = None
-
-    @property
-    def has_adapter(self) -> bool:
-        return self.lora is not None
 
     def base_view(self, name: str | None = None) -> "VLLMEngine":
         """The adapter's base: the same vLLM engine, requests sent without the LoRA request."""
@@ -140,11 +139,6 @@ class VLLMEngine:
             view.tokenizer = ckpts.load_tokenizer(base_ck)
         view._setup(name or base_ck.spec, base_ck, None, self._add_bos_token, self.max_length)
         return view
-
-    def fingerprint(self) -> str:
-        if self._fingerprint is None:
-            self._fingerprint = ckpts.fingerprint(self.checkpoint)
-        return self._fingerprint
 
     # -- scoring -------------------------------------------------------------------------------
     def _prompt_logprobs(self, prompts: list[list[int]]) -> list[Any]:

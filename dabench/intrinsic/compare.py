@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from dabench.comparison import Comparison, ModelInfo, TaskResult
 from dabench.data import resolve_data_dir
 from dabench.errors import PairingError, TaskError
+from dabench.executors import Executor
 from dabench.intrinsic.documents import DocumentSet, load_documents
 from dabench.intrinsic.metrics import NegLogPerplexity, Perplexity
 from dabench.intrinsic.scoring import causal_nll, measure_of, pseudo_nll
@@ -24,9 +25,10 @@ from dabench.intrinsic.spec import IntrinsicSpec, get_intrinsic_registry
 from dabench.handles import ModelHandle, make_handles
 from dabench.model_runs import run_key
 from dabench.orchestrator import stats_settings
-from dabench.progress import Progress
+from dabench.progress import Advance, Progress
 from dabench.stats import paired_test
-from dabench.store import RunInfo, Store
+from dabench.store import RunInfo
+from dabench.work import Run
 from dabench.verdicts import check_stats_options
 
 if TYPE_CHECKING:  # torch and transformers load only when a model is scored
@@ -87,20 +89,40 @@ class _LM:
         return self._model
 
     def _engine_model(self) -> torch.nn.Module | None:
-        """The causal LM that another kind of this side already loaded (prompting, lm-eval), when
-        it is exactly what this kind would load: float32 weights with no adapter switched in or
-        out, so the perplexities are those of a load of its own, and the checkpoint loads once."""
+        """The causal LM of this side's engine, when it is exactly what this kind would load:
+        float32 weights with no adapter switched in or out, so the perplexities are those of a
+        load of its own, and the checkpoint loads once per side (per worker) whichever kind's
+        unit comes first. Else None, and this kind loads its own."""
+        import torch
+
         engine = self.handle.loaded_engine()
-        if engine is None or engine.kind != "lm" or self.measure() != "perplexity":
+        if engine is None:
+            if not self._engine_would_do():
+                return None
+            engine = self.handle.get()
+        if engine.kind != "lm" or self.measure() != "perplexity":
             return None
         model = getattr(engine, "model", None)
         if model is None or hasattr(model, "disable_adapter"):
             return None
-        import torch
-
         if next(model.parameters()).dtype != torch.float32:
             return None
         return model
+
+    def _engine_would_do(self) -> bool:
+        """Whether loading the side's hf engine gives the float32 causal LM this kind needs."""
+        from dabench.engines.hf import pick_device, resolve_dtype
+
+        import torch
+
+        if (self.handle.kind != "hf" or self.handle.shares_load or self.ck.kind == "adapter"
+                or self.measure() != "perplexity"):
+            return False
+        archs = " ".join(getattr(self.config, "architectures", None) or [])
+        if "ForSequenceClassification" in archs:
+            return False
+        device = pick_device(self.options.get("device"))
+        return resolve_dtype(self.options.get("dtype"), device) == torch.float32
 
     def max_length(self, spec_max: int | None, override: int | None) -> int:
         from dabench.engines.hf import model_max_length
@@ -136,7 +158,7 @@ class IntrinsicPlan:
         self.limit, self.max_length, self.batch_tokens = limit, max_length, batch_tokens
         self.seed, self.resamples, self.alpha, self.margin, self.correction = seed, resamples, alpha, margin, correction
         self.domain = domain
-        self.lms = {"base": _LM(handles[0]), "adapted": _LM(handles[1])}
+        self.lms = {"base": handles[0].view("intrinsic", _LM), "adapted": handles[1].view("intrinsic", _LM)}
         self.measures: dict[str, str] = {}
         for s in self.specs:
             found = {role: lm.measure() for role, lm in self.lms.items()}
@@ -155,16 +177,11 @@ class IntrinsicPlan:
                         for s in self.specs}
         self.records: dict[str, dict[str, list[dict[str, Any]]]] = {"base": {}, "adapted": {}}
 
-    def run(self, role: str, handle: ModelHandle, store: Store, progress: Progress) -> None:
-        lm = self.lms[role]
-        try:
-            for s in self.specs:
-                window = self.windows[s.name]
-                key = _run_key(s, self.docsets[s.name], self.measures[s.name], window)
-                self.records[role][s.name] = _score(lm, s, self.docsets[s.name], self.measures[s.name], window, key,
-                                                    store, progress, role, self.batch_tokens)
-        finally:
-            lm.release()
+    def side(self, role: str, handle: ModelHandle) -> Iterator[list[Run]]:
+        runs = {s.name: _run(s, self.docsets[s.name], self.measures[s.name], self.windows[s.name], role,
+                             self.batch_tokens) for s in self.specs}
+        yield list(runs.values())
+        self.records[role] = {name: run.ordered() for name, run in runs.items()}
 
     def test(self) -> list[tuple[TaskResult, Any]]:
         return [_task_result(s, self.docsets[s.name], self.records["base"][s.name], self.records["adapted"][s.name],
@@ -201,6 +218,8 @@ def compare_intrinsic(
     store_path: str | os.PathLike[str] | None = None,
     engine_options: Mapping[str, Any] | None = None,
     progress: bool | Progress = True,
+    executor: Executor | None = None,
+    shard: tuple[int, int] | None = None,
     **options: Any,
 ) -> Comparison:
     """Compare ``adapted`` with ``base`` on the intrinsic ``tasks`` (names or suites of
@@ -211,7 +230,7 @@ def compare_intrinsic(
     handles = make_handles(base, adapted, "hf", engine_options or {})
     plan = IntrinsicPlan(tasks, handles, **options)
     return run_plans(handles, [plan], store_path=store_path, progress=progress, correction=plan.correction,
-                     alpha=plan.alpha, margin=plan.margin)
+                     alpha=plan.alpha, margin=plan.margin, executor=executor, shard=shard)
 
 
 def _run_key(spec: IntrinsicSpec, docs: DocumentSet, measure: str, window: int) -> str:
@@ -223,22 +242,30 @@ def _run_key(spec: IntrinsicSpec, docs: DocumentSet, measure: str, window: int) 
     })
 
 
-def _score(lm: _LM, spec: IntrinsicSpec, docs: DocumentSet, measure: str, window: int, key: str, store: Store,
-           prog: Progress, role: str, batch_tokens: int) -> list[dict[str, Any]]:
-    ids = [d.id for d in docs.documents]
-    advance = prog.task(f"{role} · {spec.name} ({measure.replace('_', '-')})", len(ids))
-    nll = pseudo_nll if measure == "pseudo_perplexity" else causal_nll
+def _run(spec: IntrinsicSpec, docs: DocumentSet, measure: str, window: int, role: str, batch_tokens: int) -> Run:
+    """One model's per-document records of one task."""
+    info = RunInfo(model_name=role, task=spec.name, spec_hash=spec.spec_hash(),
+                   config={"measure": measure, "window": window, "source": docs.source})
+    return Run(kind="intrinsic", task=spec.name, label=f"{role} · {spec.name} ({measure.replace('_', '-')})",
+               run_key=_run_key(spec, docs, measure, window), ids=[d.id for d in docs.documents],
+               job=_ScoreJob(docs, measure, window, batch_tokens), info=info)
 
-    def compute(indices: list[int]) -> list[tuple[str, dict[str, Any]]]:
-        chunk = [docs.documents[i] for i in indices]
-        scores = nll(lm.model(), lm.tokenizer(), [d.text for d in chunk], max_length=window,
-                     batch_tokens=batch_tokens, progress=advance)
+
+class _ScoreJob:
+    """Per-document ``(nll, tokens, bytes)`` of some documents, on the handle's scoring LM."""
+
+    def __init__(self, docs: DocumentSet, measure: str, window: int, batch_tokens: int) -> None:
+        self.docs, self.measure, self.window, self.batch_tokens = docs, measure, window, batch_tokens
+
+    def __call__(self, handle: ModelHandle, ids: Sequence[str], progress: Progress, advance: Advance
+                 ) -> list[tuple[str, dict[str, Any]]]:
+        lm = handle.view("intrinsic", _LM)
+        by_id = {d.id: d for d in self.docs.documents}
+        chunk = [by_id[i] for i in ids]
+        nll = pseudo_nll if self.measure == "pseudo_perplexity" else causal_nll
+        scores = nll(lm.model(), lm.tokenizer(), [d.text for d in chunk], max_length=self.window,
+                     batch_tokens=self.batch_tokens, progress=advance)
         return [(d.id, {"nll": s.nll, "tokens": s.tokens, "bytes": s.bytes}) for d, s in zip(chunk, scores)]
-
-    run = RunInfo(model_name=role, task=spec.name, spec_hash=spec.spec_hash(),
-                  config={"measure": measure, "window": window, "source": docs.source})
-    stored = store.memoised(lm.fp, key, ids, compute, run=run, advance=advance)
-    return [stored[i] for i in ids]
 
 
 def document_stats(records: Sequence[Mapping[str, Any]], unit: str) -> np.ndarray:

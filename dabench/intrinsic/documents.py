@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from dabench.data import file_sha256, load_split, override_path
+from dabench.data import file_sha256, load_split
 from dabench.data.readers import split_lines
+from dabench.data.sources import locate_file
 from dabench.errors import DataError, TaskError
 from dabench.intrinsic.spec import IntrinsicSpec
 from dabench.registry import get_registry
@@ -72,7 +73,7 @@ def load_documents(
         raw = [(ex.id, "\n".join(ex.inputs[f] for f in fields)) for ex in examples]
         source = f"{task.name}:{split}"
     else:
-        path = split_path_of(spec, data_dir, overrides)
+        path = locate_file(spec, spec.split, data_dir, overrides)
         raw = _read_file(spec, path)
         data_hash, source = file_sha256(path), str(path)
     docs: list[Document] = []
@@ -88,20 +89,6 @@ def load_documents(
     if not docs:
         raise DataError(f"intrinsic task {spec.name!r}: {source} holds no documents to score")
     return DocumentSet(spec, docs, data_hash, source)
-
-
-def split_path_of(spec: IntrinsicSpec, data_dir: Path | None, overrides: Mapping[str, str | os.PathLike] | None) -> Path:
-    """The file of an intrinsic task with its own ``files`` (same rules as task data files)."""
-    if overrides and spec.split in overrides:
-        return override_path(spec.split, overrides[spec.split])
-    rel = spec.files[spec.split]
-    if data_dir is None:
-        raise DataError(f"intrinsic task {spec.name!r} needs {rel} but no data dir is set: pass --data-dir DIR "
-                        "or set DABENCH_DATA_DIR")
-    path = data_dir / rel
-    if not path.is_file():
-        raise DataError(f"intrinsic task {spec.name!r}: expected {path}")
-    return path
 
 
 def _read_file(spec: IntrinsicSpec, path: Path) -> list[tuple[str, str]]:

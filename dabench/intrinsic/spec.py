@@ -19,12 +19,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dabench.errors import TaskError
-from dabench.registry import INTRINSIC_SUFFIX, builtin_tasks_dir, check_tasks_dirs, extra_task_dirs
-from dabench.taskspec import Category
+from dabench.registry import INTRINSIC_SUFFIX, builtin_tasks_dir, check_tasks_dirs, extra_task_dirs, load_specs, spec_files
+from dabench.taskspec import Category, Download
 
 Measure = Literal["auto", "perplexity", "pseudo_perplexity"]
 Unit = Literal["token", "byte"]
@@ -61,6 +60,10 @@ class IntrinsicSpec(BaseModel):
     format: Literal["lines", "jsonl"] | None = None
     text_field: str | None = None
     split: str = "test"
+    #: how to obtain ``files`` (shown in errors) and where to fetch them with ``--download``,
+    #: as in a task spec (:mod:`dabench.data.sources`); not part of the hash
+    source: dict[str, str] = Field(default_factory=dict)
+    download: Download | None = None
 
     #: substrings deleted from every document before scoring (e.g. ChemProt's entity markers)
     remove: list[str] = Field(default_factory=list)
@@ -95,29 +98,9 @@ class IntrinsicSpec(BaseModel):
 
     def spec_hash(self) -> str:
         """A short stable hash of everything that changes the scored documents and measure."""
-        payload = self.model_dump(exclude={"description", "citation", "suites", "category", "domain"})
+        payload = self.model_dump(exclude={"description", "citation", "suites", "category", "domain", "source", "download"})
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
-
-
-def load_intrinsic_file(path: Path) -> list[IntrinsicSpec]:
-    """Specs of one ``.yml`` file (a mapping, or a list of mappings); safe_load only."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise TaskError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
-    items = data if isinstance(data, list) else [data]
-    out = []
-    for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise TaskError(f"{path}: entry {i} is not a mapping")
-        try:
-            out.append(IntrinsicSpec.model_validate(item))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            loc = ".".join(str(x) for x in err["loc"]) or "(spec)"
-            raise TaskError(f"{path}: intrinsic task {item.get('name', '?')!r} field {loc}: {err['msg']}") from None
-    return out
 
 
 class IntrinsicRegistry:
@@ -126,15 +109,12 @@ class IntrinsicRegistry:
     def __init__(self, dirs: Iterable[Path]) -> None:
         self._specs: dict[str, IntrinsicSpec] = {}
         origin: dict[str, Path] = {}
-        for d in dirs:
-            if not d.is_dir():
-                continue
-            for path in sorted(p for p in d.rglob(f"*{INTRINSIC_SUFFIX}") if p.is_file()):
-                for spec in load_intrinsic_file(path):
-                    if spec.name in self._specs:
-                        raise TaskError(f"{path}: intrinsic task {spec.name!r} is already defined in {origin[spec.name]}")
-                    self._specs[spec.name] = spec
-                    origin[spec.name] = path
+        for path in spec_files(dirs, INTRINSIC_SUFFIX):
+            for spec in load_specs(path, IntrinsicSpec, "intrinsic task"):
+                if spec.name in self._specs:
+                    raise TaskError(f"{path}: intrinsic task {spec.name!r} is already defined in {origin[spec.name]}")
+                self._specs[spec.name] = spec
+                origin[spec.name] = path
 
     def names(self) -> list[str]:
         return sorted(self._specs)

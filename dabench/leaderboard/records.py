@@ -17,7 +17,7 @@ from typing import Any
 
 from dabench.errors import DabenchError
 from dabench.leaderboard.definition import write_default_definition
-from dabench.render.load import load_comparison, validate_comparison
+from dabench.comparison import read_comparison
 
 RECORDS_DIR = "records"
 _SLUG = re.compile(r"[^a-z0-9._]+")
@@ -69,7 +69,7 @@ def add_records(paths: list[str | Path], directory: str | Path) -> list[Added]:
     """
     if not paths:
         raise DabenchError("pass at least one comparison.json to add")
-    loaded = [(Path(p), load_comparison(p)) for p in paths]
+    loaded = [(Path(p), read_comparison(p)) for p in paths]
     directory = Path(directory)
     records = directory / RECORDS_DIR
     records.mkdir(parents=True, exist_ok=True)
@@ -100,9 +100,5 @@ def load_records(directory: str | Path) -> list[tuple[str, dict[str, Any]]]:
         if not _SAFE_ID.fullmatch(rid):
             raise DabenchError(f"{path}: record file names must be slugs ([a-z0-9._-]); re-add it with "
                                "`dabench leaderboard add`")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise DabenchError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-        out.append((rid, validate_comparison(data, source=str(path))))
+        out.append((rid, read_comparison(path)))
     return out

@@ -16,7 +16,7 @@ from typing import Any, TypedDict
 from dabench.leaderboard.definition import LeaderboardDefinition, load_definition
 from dabench.leaderboard.records import load_records
 from dabench.render import fmt
-from dabench.render.html import CORRECTION_NAMES, comparison_view, environment, page_assets, sort_key
+from dabench.render.html import comparison_view, environment, page_assets, sort_key
 from dabench.render.regime_fmt import regime_label, regime_of, score
 
 PAIRS_DIR = "pairs"
@@ -98,7 +98,7 @@ def overview_view(records: list[tuple[str, dict[str, Any]]], definition: Leaderb
             "counts": fmt.verdict_counts(tasks), "cells": cells,
             "created": str(data.get("created", "")), "dabench_version": str(data.get("dabench_version", "")),
             "resamples": cfg.get("resamples", ""), "alpha": cfg.get("alpha", ""),
-            "correction": CORRECTION_NAMES.get(cfg.get("correction", ""), str(cfg.get("correction", ""))),
+            "correction": fmt.CORRECTION_NAMES.get(cfg.get("correction", ""), str(cfg.get("correction", ""))),
             "seed": cfg.get("seed", ""), "shots": cfg.get("shots", "") if regime_of(data) == "prompt" else "", "n_tasks": len(data["tasks"]),
         })
     total = sum(overall.values())

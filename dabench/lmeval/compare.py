@@ -2,15 +2,15 @@
 
 - :func:`compare_from_lmeval`: two existing lm-eval output folders (``--log_samples``),
   paired on (task, doc_id, filter) — nothing is re-run.
-- :func:`compare_lmeval_tasks`: ``lmeval:<task>`` tasks run now through dabench's engines
-  and store (an adapter and its base share one load; stored answers are reused).
+- :class:`LmevalPlan` (:func:`compare_lmeval_tasks`): ``lmeval:<task>`` tasks, their requests
+  answered by dabench's engines as work units through the store (:mod:`dabench.lmeval.answers`).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from dabench._version import __version__
 from dabench.comparison import Comparison, ModelInfo
@@ -20,6 +20,7 @@ from dabench.lmeval.samples import read_output_dir
 from dabench.lmeval.stats import comparison_from_pairs
 from dabench.orchestrator import stats_settings
 from dabench.verdicts import check_stats_options
+from dabench.work import Run
 
 
 def compare_from_lmeval(
@@ -52,32 +53,6 @@ def compare_from_lmeval(
     )
 
 
-def evaluate_lmeval_side(
-    get_engine: Any,
-    model_fp: str,
-    tasks: Sequence[str],
-    store: Any,
-    *,
-    tm: Any,
-    label: str = "",
-    limit: int | float | None = None,
-    shots: int | None = None,
-    fewshot_seed: int = 1234,
-    progress: Any = None,
-) -> dict[str, Any]:
-    """One model's answers to ``lmeval:`` tasks, through the store/engine: {task: LmevalTaskRun}.
-
-    Call it for each side while that side's engine handle is live (before ``release``), as
-    the native tasks are evaluated, so a model is loaded once for all its tasks.
-    """
-    from dabench.lmeval.bridge import evaluate_side, task_runs_from_results
-
-    advance = progress.task(f"{label} · lm-eval", 0) if progress is not None else None
-    results, _ = evaluate_side(get_engine, model_fp, tasks, store, tm=tm, label=label, limit=limit,
-                               num_fewshot=shots, fewshot_seed=fewshot_seed, progress=advance)
-    return task_runs_from_results(results)
-
-
 class LmevalPlan:
     """The ``lmeval:`` tasks of a comparison (a :class:`~dabench.orchestrator.KindPlan`): the
     task manager built before any model loads, per side the answers through dabench's engine
@@ -90,6 +65,7 @@ class LmevalPlan:
                  seed: int = 0, resamples: int = 10_000, alpha: float = 0.05, margin: float | None = None,
                  correction: str = "holm", categories: Mapping[str, str] | None = None, engine: str = "hf",
                  include_key: str = "include_path") -> None:
+        from dabench.lmeval.answers import collect
         from dabench.lmeval.bridge import check_datasets, task_manager
 
         check_stats_options(alpha, correction)
@@ -97,17 +73,25 @@ class LmevalPlan:
         self.include_path = [str(p) for p in include_path]
         self.tm = task_manager(self.tasks, include_path)
         check_datasets(self.tm, self.tasks)
+        self.requests = collect(self.tm, self.tasks, limit=limit, num_fewshot=shots, fewshot_seed=fewshot_seed)
         self.limit, self.shots, self.fewshot_seed = limit, shots, fewshot_seed
         self.seed, self.resamples, self.alpha, self.margin, self.correction = seed, resamples, alpha, margin, correction
         self.categories = dict(categories or {})
         self.engine = engine
         self.include_key = include_key
         self.runs: dict[str, dict[str, Any]] = {}
+        #: lm-eval's own results per side (aggregates and samples)
+        self.results: dict[str, dict[str, Any]] = {}
 
-    def run(self, role: str, handle: Any, store: Any, progress: Any) -> None:
-        self.runs[role] = evaluate_lmeval_side(handle.get, handle.fingerprint(), self.tasks, store, tm=self.tm,
-                                               label=role, limit=self.limit, shots=self.shots,
-                                               fewshot_seed=self.fewshot_seed, progress=progress)
+    def side(self, role: str, handle: Any) -> Iterator[list[Run]]:
+        from dabench.lmeval.answers import replay, task_runs
+        from dabench.lmeval.bridge import task_runs_from_results
+
+        runs = task_runs(self.requests, role)
+        yield list(runs.values())
+        records = {task: run.records for task, run in runs.items()}
+        self.results[role] = replay(self.tm, self.tasks, self.requests, records)
+        self.runs[role] = task_runs_from_results(self.results[role])
 
     def test(self) -> list[tuple[Any, Any]]:
         from dabench.lmeval.stats import DEFAULT_CATEGORY, task_result
@@ -137,6 +121,8 @@ def compare_lmeval_tasks(
     engine: str = "hf",
     engine_options: Mapping[str, Any] | None = None,
     progress: Any = None,
+    executor: Any = None,
+    shard: tuple[int, int] | None = None,
     **options: Any,
 ) -> Comparison:
     """Run ``lmeval:<task>`` tasks for both models through dabench's engines and store, then
@@ -147,4 +133,4 @@ def compare_lmeval_tasks(
     plan = LmevalPlan(tasks, engine=engine, **options)
     handles = make_handles(base, adapted, engine, engine_options or {})
     return run_plans(handles, [plan], store_path=store_path, progress=progress if progress is not None else False,
-                     correction=plan.correction, alpha=plan.alpha, margin=plan.margin)
+                     correction=plan.correction, alpha=plan.alpha, margin=plan.margin, executor=executor, shard=shard)

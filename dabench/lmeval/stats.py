@@ -13,14 +13,13 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from dabench._version import __version__
-from dabench.comparison import Comparison, ModelInfo, TaskResult, created_now
+from dabench.comparison import DISAGREEMENTS_KEPT, Comparison, ModelInfo, TaskResult, created_now
 from dabench.lmeval.pairing import PairedTask
 from dabench.metrics.base import Metric, Values, safe_divide
 from dabench.stats import paired_test
 from dabench.verdicts import apply_verdicts
 
 DEFAULT_CATEGORY = "knowledge"
-DISAGREEMENTS_KEPT = 5
 
 
 class MeanMetric(Metric):

@@ -69,6 +69,19 @@ class Metric(ABC):
         return None
 
 
+class MeanOfExamples(Metric):
+    """A mean over examples of a per-example value (accuracy, EM, R-precision). Statistics: (value, 1)."""
+
+    k = 2
+
+    def score_from_stats(self, summed: np.ndarray) -> np.ndarray:
+        summed = np.asarray(summed, dtype=np.float64)
+        return safe_divide(summed[..., 0], summed[..., 1])
+
+    def per_example(self, stats: np.ndarray) -> np.ndarray:
+        return stats[:, 0]
+
+
 def safe_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """num / den with 0 where den == 0 (sklearn's ``zero_division=0``)."""
     num = np.asarray(num, dtype=np.float64)

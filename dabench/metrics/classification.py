@@ -20,7 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
-from dabench.metrics.base import Metric, Values, safe_divide
+from dabench.metrics.base import MeanOfExamples, Metric, Values, safe_divide
 
 #: label index of a missing prediction (what ``None`` becomes)
 MISSING = -1
@@ -62,11 +62,10 @@ def _aligned(predictions: Values, references: Values, n_labels: int | None) -> t
     return p, r
 
 
-class Accuracy(Metric):
+class Accuracy(MeanOfExamples):
     """Fraction of exact label matches (a missing prediction is wrong). Statistics: (correct, 1)."""
 
     name = "accuracy"
-    k = 2
     binary_outcome = True
     input_kind = "label"
     requires_provenance = False
@@ -79,13 +78,6 @@ class Accuracy(Metric):
         out = np.ones((p.shape[0], 2), dtype=np.float64)
         out[:, 0] = p == r  # MISSING never equals a reference
         return out
-
-    def score_from_stats(self, summed: np.ndarray) -> np.ndarray:
-        summed = np.asarray(summed, dtype=np.float64)
-        return safe_divide(summed[..., 0], summed[..., 1])
-
-    def per_example(self, stats: np.ndarray) -> np.ndarray:
-        return stats[:, 0]
 
 
 class _ConfusionMetric(Metric):

@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from dabench.metrics.base import Metric, Values, safe_divide
+from dabench.metrics.base import MeanOfExamples, Values
 from dabench.metrics.text import (
     best_over_golds,
     exact_match,
@@ -151,11 +151,10 @@ def _pred_field(pred: Any, key: str) -> Any:
     return None
 
 
-class _KiltMetric(Metric):
+class _KiltMetric(MeanOfExamples):
     """Base: predictions are ``{"answer", "provenance"}`` mappings, references raw gold
     ``output`` lists. Statistics: (value, 1)."""
 
-    k = 2
     input_kind = "kilt"
     requires_provenance = True
 
@@ -172,13 +171,6 @@ class _KiltMetric(Metric):
         for i, (pred, gold) in enumerate(zip(predictions, references)):
             out[i, 0] = self.example_value(pred, list(gold or []))
         return out
-
-    def score_from_stats(self, summed: np.ndarray) -> np.ndarray:
-        summed = np.asarray(summed, dtype=np.float64)
-        return safe_divide(summed[..., 0], summed[..., 1])
-
-    def per_example(self, stats: np.ndarray) -> np.ndarray:
-        return stats[:, 0]
 
 
 class RPrecision(_KiltMetric):

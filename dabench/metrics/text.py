@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from dabench.metrics.base import Metric, Values, safe_divide
+from dabench.metrics.base import MeanOfExamples, Values
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = frozenset(string.punctuation)
@@ -136,14 +136,13 @@ def gold_set(references: Sequence[str] | str) -> list[str]:
     return out
 
 
-class _AnswerMetric(Metric):
+class _AnswerMetric(MeanOfExamples):
     """Mean over examples of a per-example answer score. Statistics: (value, 1).
 
     ``predictions``: answer strings; ``references``: per example a sequence of gold answer
     strings (or one string).
     """
 
-    k = 2
     input_kind = "text"
     requires_provenance = False
 
@@ -161,13 +160,6 @@ class _AnswerMetric(Metric):
             guess = "" if pred is None else str(pred).strip()
             out[i, 0] = 0.0 if not guess else self.example_value(guess, golds)
         return out
-
-    def score_from_stats(self, summed: np.ndarray) -> np.ndarray:
-        summed = np.asarray(summed, dtype=np.float64)
-        return safe_divide(summed[..., 0], summed[..., 1])
-
-    def per_example(self, stats: np.ndarray) -> np.ndarray:
-        return stats[:, 0]
 
 
 class AnswerAccuracy(_AnswerMetric):

@@ -9,9 +9,7 @@ are kept in memory, so every seed starts from exactly the pretrained weights.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
@@ -72,11 +70,14 @@ class Encoded:
 class Backbone:
     """A checkpoint used as a trainable backbone; loaded on first use, released when done."""
 
-    def __init__(self, name: str, options: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, name: str, options: Mapping[str, Any] | None = None, *,
+                 checkpoint: ckpts.Checkpoint | None = None, fp: str | None = None) -> None:
+        """``checkpoint``/``fp``: the checkpoint as a model handle resolved and fingerprinted it
+        (else resolved from ``name`` and ``options`` here)."""
         self.name = name
         self.options = dict(options or {})
-        self.ck = resolve_checkpoint(name, self.options)
-        self.fp = checkpoint_fingerprint(self.ck)
+        self.ck = checkpoint or resolve_checkpoint(name, self.options)
+        self.fp = fp or checkpoint_fingerprint(self.ck)
         self.config = ckpts.read_config(self.ck, trust_remote_code=self._trust)
         self._model: torch.nn.Module | None = None
         self._initial: dict[str, torch.Tensor] | None = None
@@ -138,7 +139,7 @@ class Backbone:
             return AutoModel
         import transformers
 
-        cfg = json.loads((Path(self.ck.location) / "adapter_config.json").read_text(encoding="utf-8"))
+        cfg = ckpts.adapter_config(self.ck)
         name = (cfg.get("auto_mapping") or {}).get("base_model_class") or next(
             iter(getattr(self.config, "architectures", None) or []), None)
         cls = getattr(transformers, str(name), None) if name else None

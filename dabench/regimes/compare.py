@@ -14,18 +14,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from dabench.comparison import Comparison, ModelInfo, TaskResult
+from dabench.comparison import DISAGREEMENTS_KEPT, Comparison, ModelInfo, TaskResult
 from dabench.data import resolve_data_dir
 from dabench.errors import TaskError
+from dabench.executors import Executor
 from dabench.metrics import task_metric
 from dabench.handles import ModelHandle
 from dabench.model_runs import run_key
 from dabench.orchestrator import stats_settings
-from dabench.progress import Progress
+from dabench.progress import Advance, Progress
 from dabench.registry import get_registry
 from dabench.regimes.backbone import Backbone, Encoded
 from dabench.regimes.config import FinetuneConfig, ProbeConfig, get_preset, with_overrides
@@ -33,7 +34,8 @@ from dabench.regimes.data import RegimeData, load_regime_data
 from dabench.regimes.finetune import finetune_seed
 from dabench.regimes.probe import probe_run
 from dabench.stats import PairedResult, SeedsResult, paired_test, paired_test_seeds
-from dabench.store import RunInfo, Store
+from dabench.store import RunInfo
+from dabench.work import Run
 from dabench.verdicts import check_stats_options
 from dabench.taskspec import TaskSpec
 
@@ -41,8 +43,6 @@ REGIMES = ("finetune", "probe", "intrinsic")
 #: record id, per seed, of the run's training details; stored in the same transaction as the
 #: predictions, so its presence marks a completed seed
 META_ID = "#meta"
-#: disagreement examples kept per task
-DISAGREEMENTS_KEPT = 5
 
 Runs = dict[int, tuple[np.ndarray, dict[str, Any]]]
 
@@ -89,6 +89,8 @@ def compare_regime(
     engine_options: Mapping[str, Any] | None = None,
     tasks_dirs: Sequence[str | os.PathLike] = (),
     progress: bool | Progress = True,
+    executor: Executor | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> Comparison:
     """Compare ``adapted`` with ``base`` under a training regime.
 
@@ -113,7 +115,8 @@ def compare_regime(
         return compare_intrinsic(base, adapted, tasks, data_dir=data_dir, data_files=data_files, limit=limit,
                                  max_length=max_length, seed=seed, resamples=resamples, alpha=alpha, margin=margin,
                                  correction=correction, domain=domain, store_path=store_path,
-                                 engine_options=engine_options, tasks_dirs=tasks_dirs, progress=progress)
+                                 engine_options=engine_options, tasks_dirs=tasks_dirs, progress=progress,
+                                 executor=executor, shard=shard)
     if regime not in ("finetune", "probe"):
         raise TaskError(f"--regime must be one of prompt, {', '.join(REGIMES)}; not {regime!r}")
     from dabench.handles import make_handles
@@ -127,7 +130,7 @@ def compare_regime(
                              "max_length": max_length, "train_limit": train_limit, "dev_limit": dev_limit,
                              "pooling": pooling})
     return run_plans(handles, [plan], store_path=store_path, progress=progress, correction=correction, alpha=alpha,
-                     margin=margin)
+                     margin=margin, executor=executor, shard=shard)
 
 
 class RegimePlan:
@@ -170,19 +173,22 @@ class RegimePlan:
             task_metric(s, cfg.select_metric or s.metric)
         self.limit, self.seed, self.resamples, self.alpha, self.margin = limit, seed, resamples, alpha, margin
         self.correction, self.domain = correction, domain
-        self.backbones = {"base": Backbone(handles[0].checkpoint, handles[0].options),
-                          "adapted": Backbone(handles[1].checkpoint, handles[1].options)}
         self.keys = {s.name: _run_key(regime, s, self.datas[s.name], cfg) for s in self.specs}
         self.runs: dict[str, dict[str, Runs]] = {"base": {}, "adapted": {}}
 
-    def run(self, role: str, handle: ModelHandle, store: Store, progress: Progress) -> None:
-        backbone = self.backbones[role]
-        try:
-            for s in self.specs:
-                self.runs[role][s.name] = _run_task(backbone, role, s, self.datas[s.name], self.cfg, self.regime,
-                                                    self.seeds, self.keys[s.name], store, progress)
-        finally:
-            backbone.release()
+    def side(self, role: str, handle: ModelHandle) -> Iterator[list[Run]]:
+        """Every (task, seed) is one unit: a seed's run is stored whole or not at all, so an
+        interrupted fine-tune resumes at the seed it stopped in."""
+        runs = {(s.name, sd): _seed_run(role, s, self.datas[s.name], self.cfg, self.regime, sd, self.keys[s.name])
+                for s in self.specs for sd in self.seeds}
+        yield list(runs.values())
+        for s in self.specs:
+            self.runs[role][s.name] = {}
+            for sd in self.seeds:
+                records = runs[(s.name, sd)].records
+                test_ids = [ex.id for ex in self.datas[s.name].test.examples]
+                self.runs[role][s.name][sd] = (np.array([records[i]["pred"] for i in test_ids], dtype=np.int64),
+                                               records[META_ID])
 
     def test(self) -> list[tuple[TaskResult, Any]]:
         return [_task_result(self.regime, s, self.datas[s.name], self.runs["base"][s.name],
@@ -223,41 +229,48 @@ def _run_key(regime: str, spec: TaskSpec, data: RegimeData, cfg: FinetuneConfig 
                            "config": cfg.key()})
 
 
-def _encode(backbone: Backbone, spec: TaskSpec, data: RegimeData, max_length: int) -> tuple[Encoded, Encoded | None, Encoded]:
-    fields = list(spec.fields)
-    enc = lambda plan: backbone.encode(plan.examples, fields, spec.labels, max_length)  # noqa: E731
-    return enc(data.train), (enc(data.dev) if data.dev is not None else None), enc(data.test)
+def _seed_run(role: str, spec: TaskSpec, data: RegimeData, cfg: FinetuneConfig | ProbeConfig, regime: str, seed: int,
+              key: str) -> Run:
+    """One seed's test predictions (and its training details under :data:`META_ID`)."""
+    info = RunInfo(model_name=role, task=spec.name, spec_hash=spec.spec_hash(), config={"regime": regime, **cfg.key()})
+    return Run(kind=regime, task=spec.name, label=None, run_key=key,
+               ids=[ex.id for ex in data.test.examples] + [META_ID],
+               job=_TrainJob(spec, data, cfg, seed, f"{role} · {spec.name}"),
+               info=info, seed=seed, shard_size=None)
 
 
-def _run_task(backbone: Backbone, role: str, spec: TaskSpec, data: RegimeData, cfg: FinetuneConfig | ProbeConfig,
-              regime: str, seeds: list[int], key: str, store: Store, prog: Progress) -> Runs:
-    """Test predictions of every seed, from the store or by training (each seed committed at once)."""
-    label = f"{role} · {spec.name}"
-    test_ids = [ex.id for ex in data.test.examples]
-    bar = prog.task(f"{label} · {'seeds' if regime == 'finetune' else 'probe'}", len(seeds))
-    encoded = None
-    out: Runs = {}
-    ids = test_ids + [META_ID]
-    run_info = RunInfo(model_name=role, task=spec.name, spec_hash=spec.spec_hash(), config={"regime": regime, **cfg.key()})
-    for sd in seeds:
+class _TrainJob:
+    """Trains (or probes) the handle's backbone on one task with one seed; returns every test
+    prediction and the run's details (its own bars show the seed's epochs). The backbone and the encoded data are the handle's views,
+    so a side's seeds share one load and one tokenisation."""
 
-        def train(indices: list[int], sd: int = sd) -> list[tuple[str, Any]]:
-            """One seed's run (all of it: a seed is stored whole or not at all)."""
-            nonlocal encoded
-            if encoded is None:
-                encoded = _encode(backbone, spec, data, cfg.max_length)
-            select = task_metric(spec, cfg.select_metric or spec.metric)
-            if isinstance(cfg, FinetuneConfig):
-                run: Any = finetune_seed(backbone, *encoded, len(spec.labels), cfg, sd, select_metric=select,
-                                         progress=prog, label=label)
-            else:
-                run = probe_run(backbone, *encoded, cfg, select_metric=select, progress=prog, label=label)
-            return [(i, {"pred": int(p)}) for i, p in zip(test_ids, run.test_pred)] + [(META_ID, run.meta())]
+    def __init__(self, spec: TaskSpec, data: RegimeData, cfg: FinetuneConfig | ProbeConfig, seed: int,
+                 label: str) -> None:
+        self.spec, self.data, self.cfg, self.seed, self.label = spec, data, cfg, seed, label
 
-        stored = store.memoised(backbone.fp, key, ids, train, run=run_info, seed=sd, chunk=len(ids))
-        out[sd] = (np.array([stored[i]["pred"] for i in test_ids], dtype=np.int64), stored[META_ID])
-        bar(1)
-    return out
+    def __call__(self, handle: ModelHandle, ids: Sequence[str], progress: Progress, advance: Advance
+                 ) -> list[tuple[str, Any]]:
+        spec, data, cfg = self.spec, self.data, self.cfg
+        backbone = handle.view("backbone", _backbone)
+        fields = list(spec.fields)
+
+        def encode(_: ModelHandle) -> tuple[Encoded, Encoded | None, Encoded]:
+            enc = lambda plan: backbone.encode(plan.examples, fields, spec.labels, cfg.max_length)  # noqa: E731
+            return enc(data.train), (enc(data.dev) if data.dev is not None else None), enc(data.test)
+
+        encoded = handle.view(f"encoded/{spec.name}/{cfg.max_length}", encode)
+        select = task_metric(spec, cfg.select_metric or spec.metric)
+        if isinstance(cfg, FinetuneConfig):
+            run: Any = finetune_seed(backbone, *encoded, len(spec.labels), cfg, self.seed, select_metric=select,
+                                     progress=progress, label=self.label)
+        else:
+            run = probe_run(backbone, *encoded, cfg, select_metric=select, progress=progress, label=self.label)
+        test_ids = [ex.id for ex in data.test.examples]
+        return [(i, {"pred": int(p)}) for i, p in zip(test_ids, run.test_pred)] + [(META_ID, run.meta())]
+
+
+def _backbone(handle: ModelHandle) -> Backbone:
+    return Backbone(handle.checkpoint, handle.options, checkpoint=handle.resolved, fp=handle.fingerprint())
 
 
 def majority(preds: np.ndarray, n_labels: int) -> np.ndarray:

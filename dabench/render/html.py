@@ -27,11 +27,9 @@ from markupsafe import Markup
 from dabench._version import __version__
 from dabench.render import fmt
 from dabench.render.forest import forest_svg
-from dabench.render.load import as_dict
+from dabench.comparison import as_dict
 from dabench.render.protocol import protocol
 from dabench.render.regime_fmt import run_rows, score
-
-CORRECTION_NAMES = fmt.CORRECTION_NAMES
 
 
 def _static(name: str) -> str:
@@ -117,7 +115,7 @@ def comparison_view(comparison: Any, *, forest_title: str | None = None) -> dict
         "created": str(data.get("created", "")), "dabench_version": str(data.get("dabench_version", "")),
         "protocol": protocol(data),
         "alpha": cfg.get("alpha", 0.05),
-        "correction_name": CORRECTION_NAMES.get(cfg.get("correction", "holm"), str(cfg.get("correction"))),
+        "correction_name": fmt.CORRECTION_NAMES.get(cfg.get("correction", "holm"), str(cfg.get("correction"))),
         "level": fmt.pct(fmt.ci_level(data)),
         "counts": fmt.verdict_counts(ordered),
         "by_category": by_category,

@@ -16,7 +16,7 @@ from typing import Any
 
 from dabench.render import fmt
 from dabench.render.forest import text_forest
-from dabench.render.load import as_dict
+from dabench.comparison import as_dict
 from dabench.render.protocol import protocol
 from dabench.render.regime_fmt import run_rows, score
 

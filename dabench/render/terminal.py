@@ -52,9 +52,10 @@ def comparison_table(data: dict[str, Any]) -> Table:
 def _caption(data: dict[str, Any]) -> str:
     s = data["summary"]
     cfg = data.get("config", {})
-    corr = {"holm": "Holm", "bh": "Benjamini–Hochberg"}.get(cfg.get("correction", "holm"), cfg.get("correction"))
+    from dabench.render.fmt import CORRECTION_NAMES
     from dabench.render.regime_fmt import regime_of, seeds_test
 
+    corr = CORRECTION_NAMES.get(cfg.get("correction", "holm"), cfg.get("correction"))
     regime = regime_of(data)
     where = "" if regime == "prompt" else f"regime {regime}: "
     if regime == "finetune":

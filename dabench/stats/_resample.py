@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 import numpy as np
-from scipy import sparse
 
 from dabench.stats._units import BLOCK_ELEMENTS, Units
 

@@ -85,31 +85,7 @@ class PairedResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable dict (resamples themselves left out)."""
-        return _clean(
-            {
-                "metric": self.metric,
-                "n": self.n,
-                "n_units": self.n_units,
-                "clustered": self.clustered,
-                "base": self.base,
-                "adapted": self.adapted,
-                "delta": self.delta,
-                "ci": list(self.ci),
-                "ci_tost": list(self.ci_tost),
-                "se": self.se,
-                "p_value": self.p_value,
-                "p_values": dict(self.p_values),
-                "permutation_method": self.permutation_method,
-                "mde": self.mde,
-                "alpha": self.alpha,
-                "margin": self.margin,
-                "resamples": self.resamples,
-                "seed": self.seed,
-                "ci_method": self.ci_method,
-                "higher_is_better": self.higher_is_better,
-                "notes": list(self.notes),
-            }
-        )
+        return _clean({k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("bootstrap_deltas", "_bca")})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "PairedResult":

@@ -14,7 +14,7 @@ from dabench.cli import data_cmd, main, report_cmd, runs_cmd, stats_cmd, tasks_c
 from dabench.data.readers import READERS
 from dabench.errors import DataError
 from dabench.registry import builtin_tasks_dir, get_registry
-from dabench.render.load import validate_comparison
+from dabench.comparison import check_comparison
 from dabench.store import Store
 from tests.fake_comparison import three_task_comparison
 
@@ -157,7 +157,7 @@ def test_runs_drop_without_a_match_fails(capsys: pytest.CaptureFixture[str], tmp
 
 def test_other_comparison_schema_version_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     data = three_task_comparison()
-    validate_comparison(data)  # the version it understands passes
+    check_comparison(data)  # the version it understands passes
     data["schema"] = "dabench.comparison/2"
     path = tmp_path / "comparison.json"
     path.write_text(json.dumps(data), encoding="utf-8")

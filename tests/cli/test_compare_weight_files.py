@@ -16,18 +16,14 @@ from dabench.cli import main
 
 @pytest.fixture(scope="module")
 def weight_pairs(lm_pair, tmp_path_factory) -> dict[str, Path]:
-    from transformers import AutoModelForCausalLM
-
-    from tests.engines._builders import arch_dir
+    from tests._builders.checkpoints import arch_dir, save_lightning, state_dict
 
     base, adapted = lm_pair
     root = tmp_path_factory.mktemp("ckpt-pairs")
     out: dict[str, Path] = {"arch": arch_dir(adapted, root / "arch")}
     for role, model_dir in (("base", base), ("adapted", adapted)):
-        state = {k: v.clone().contiguous() for k, v in AutoModelForCausalLM.from_pretrained(model_dir).state_dict().items()}
-        out[f"{role}_lightning"] = root / f"{role}-epoch=1-step=10.ckpt"
-        torch.save({"epoch": 1, "global_step": 10, "state_dict": {f"model.{k}": v for k, v in state.items()},
-                    "optimizer_states": [], "hyper_parameters": {"lr": 1e-3}}, out[f"{role}_lightning"])
+        state = state_dict(model_dir)
+        out[f"{role}_lightning"] = save_lightning(state, root / f"{role}-epoch=3-step=120.ckpt")
         out[f"{role}_plain"] = root / f"{role}.pt"
         torch.save(state, out[f"{role}_plain"])
     return out

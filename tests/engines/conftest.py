@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ CHEMPROT_LABELS = ["INHIBITOR", "INDIRECT-DOWNREGULATOR", "SUBSTRATE", "INDIRECT
 @pytest.fixture(scope="session")
 def lora_adapter(lm_pair, shared_data, tmp_path_factory) -> Path:
     """A LoRA adapter whose adapter_config.json names the lm_pair base as its base."""
-    from tests.engines._builders import build_lora
+    from tests._builders.checkpoints import build_lora
 
     base, _ = lm_pair
     return build_lora(base, tmp_path_factory.mktemp("lora") / "adapter", shared_data)
@@ -23,7 +22,7 @@ def lora_adapter(lm_pair, shared_data, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def weight_files(lm_pair, tmp_path_factory) -> dict[str, Path]:
-    from tests.engines._builders import arch_dir, write_weight_files
+    from tests._builders.checkpoints import arch_dir, write_weight_files
 
     _, adapted = lm_pair
     root = tmp_path_factory.mktemp("weights")
@@ -36,11 +35,11 @@ def weight_files(lm_pair, tmp_path_factory) -> dict[str, Path]:
 def classifiers(shared_data, tmp_path_factory) -> dict[str, Path]:
     """BERT classifiers: sst2 (id2label negative/positive), chemprot (13 labels, shuffled ids, extra 'false'),
     a default-named LABEL_k one, and an STS-B regressor."""
-    from tests.engines._builders import build_classifier
+    from tests._builders.models import build_classifier
+    from tests._builders.text import chemprot_text, general_text
 
     root = tmp_path_factory.mktemp("classifiers")
-    sst = [l.split("\t")[0] for l in (shared_data / "glue/sst2/dev.tsv").read_text().splitlines()[1:]]
-    chem = [json.loads(l)["text"] for l in (shared_data / "chemprot/train.txt").read_text().splitlines()[:500]]
+    sst, chem = general_text(shared_data), chemprot_text(shared_data, 500)
     shuffled = ["false"] + list(reversed(CHEMPROT_LABELS))
     return {
         "sst2": build_classifier(root / "sst2", sst, {0: "negative", 1: "positive"}),

@@ -105,11 +105,11 @@ def test_adapter_with_missing_base_path_uses_compare_base(lora_adapter, lm_pair,
 @pytest.fixture(scope="module")
 def mismatched_adapter(lora_adapter, tmp_path_factory):
     """The adapter pointed at a GPT-2 of another width: its LoRA matrices cannot fit."""
-    from transformers import GPT2Config, GPT2LMHeadModel
+    from tests._builders.models import gpt2
 
     root = tmp_path_factory.mktemp("mismatch")
     other = root / "other_base"
-    GPT2LMHeadModel(GPT2Config(vocab_size=700, n_positions=64, n_embd=32, n_layer=2, n_head=2)).save_pretrained(other)
+    gpt2(700, width=32, positions=64).save_pretrained(other)
     for name in ("tokenizer.json", "tokenizer_config.json"):
         src = ckpts.resolve(str(lora_adapter)).base.location / name
         if src.exists():

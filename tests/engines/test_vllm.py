@@ -26,7 +26,7 @@ def _requests(shared_data, limit=16):
 
 @pytest.fixture(scope="module")
 def llama_pair(lm_pair, tmp_path_factory):
-    from tests.engines._builders import build_llama_pair
+    from tests._builders.models import build_llama_pair
 
     return build_llama_pair(lm_pair[0], tmp_path_factory.mktemp("llama"))
 

@@ -13,7 +13,7 @@ from dabench.errors import CheckpointError, PairingError
 from dabench.intrinsic import compare_intrinsic, get_intrinsic_registry, load_documents, pseudo_nll
 from dabench.intrinsic import compare as intrinsic_compare
 from dabench.regimes import compare_regime, regime_info
-from dabench.render.load import validate_comparison
+from dabench.comparison import check_comparison
 
 TASKS = ["chemprot_text_ppl", "sst2_text_ppl"]
 
@@ -31,7 +31,7 @@ def test_pseudo_perplexity_comparison(mlm_comparison, bert_pair, shared_data):
     from transformers import AutoModelForMaskedLM, AutoTokenizer
 
     comp, _ = mlm_comparison
-    data = validate_comparison(json.loads(comp.to_json()))
+    data = check_comparison(json.loads(comp.to_json()))
     assert data["config"]["regime"] == "intrinsic"
     for name in TASKS:
         docs = load_documents(get_intrinsic_registry().get(name), shared_data, limit=30)
@@ -96,7 +96,9 @@ def test_causal_lm_perplexity(lm_pair, shared_data, tmp_path):
 
 
 def test_unusable_pairs_are_one_line_errors(bert_pair, lm_pair, shared_data, tmp_path):
-    from tests.regimes._tiny import build_encoder_only, build_wordpiece, texts
+    from tests._builders.checkpoints import build_encoder_only
+    from tests._builders.models import bert
+    from tests._builders.text import build_wordpiece, general_text
 
     encoder = build_encoder_only(bert_pair[0], tmp_path / "encoder")
     with pytest.raises(CheckpointError, match="no language-modelling head"):
@@ -106,13 +108,11 @@ def test_unusable_pairs_are_one_line_errors(bert_pair, lm_pair, shared_data, tmp
         compare_intrinsic(str(bert_pair[0]), str(lm_pair[0]), TASKS, data_dir=shared_data, limit=5, progress=False,
                           store_path=tmp_path / "s.sqlite")
     # another vocabulary: per-token perplexities are not comparable, per-byte ones are
-    from transformers import BertConfig, BertForMaskedLM
+    from transformers import BertForMaskedLM
 
     other = tmp_path / "other"
-    general, _ = texts(shared_data)
-    tok = build_wordpiece(general, other, vocab_size=600)
-    BertForMaskedLM(BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                               intermediate_size=64, max_position_embeddings=128)).save_pretrained(other)
+    tok = build_wordpiece(general_text(shared_data), other, vocab_size=600)
+    bert(BertForMaskedLM, len(tok), width=32, layers=1, heads=2).save_pretrained(other)
     with pytest.raises(PairingError, match="unit: byte"):
         compare_intrinsic(str(bert_pair[0]), str(other), ["sst2_text_ppl"], data_dir=shared_data, limit=5,
                           progress=False, store_path=tmp_path / "s.sqlite")

@@ -16,9 +16,9 @@ from sklearn.preprocessing import StandardScaler
 from dabench.regimes import Backbone, compare_regime, extract_features, regime_info
 from dabench.regimes.data import load_regime_data
 from dabench.registry import get_registry
-from dabench.render.load import validate_comparison
+from dabench.comparison import check_comparison
 from dabench.store import Store
-from tests.regimes._tiny import TASKS_DIR
+from tests.regimes import TASKS_DIR
 
 OPTS = dict(limit=80, train_limit=300, dev_limit=60, max_length=64, resamples=2000, tasks_dirs=[TASKS_DIR])
 
@@ -78,7 +78,7 @@ def test_probe_matches_a_direct_sklearn_probe(probed, bert_pair, shared_data):
 
 def test_probe_comparison_contract(probed):
     comp, _ = probed
-    data = validate_comparison(json.loads(comp.to_json()))
+    data = check_comparison(json.loads(comp.to_json()))
     t = comp.task("chemprot_inhibitor")
     assert data["config"]["regime"] == "probe" and data["config"]["seeds"] == [0]
     assert set(t.p_values) == {"bootstrap", "permutation", "mcnemar"} and t.p_value == t.p_values["permutation"]

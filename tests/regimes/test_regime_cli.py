@@ -12,7 +12,7 @@ from dabench.errors import DabenchError, TaskError
 from dabench.options import RunOptions, parse_seeds, replayed
 from dabench.run import run_comparison
 from dabench.regimes import regime_info
-from tests.regimes._tiny import TASKS_DIR
+from tests.regimes import TASKS_DIR
 
 
 def test_regimes_command_lists_presets(capsys):
