@@ -1,0 +1,217 @@
+"""The Ray executor: work units on a Ray cluster, in actors that hold a loaded model.
+
+Per group of sides that share a load (one checkpoint; an adapter and its own base are one
+group), ``workers`` actors each rebuild the sides' model handles and load the model on their
+first unit, then serve every unit of that checkpoint sent to them — a model loads once per
+actor, never once per unit. Actors ask Ray for ``gpus_per_worker`` GPUs (fractions allowed) and
+``cpus_per_worker`` CPUs, so Ray places them.
+
+The driver owns the store: it schedules units in the orchestrator's order (both arms of a shard
+next to each other, so an interrupted run leaves complete pairs), and commits each unit's records
+as they arrive. Workers are stateless and write nothing. An actor that dies mid-unit (process
+killed, node lost) is replaced and its unit retried, at most ``max_retries`` times; an exception
+raised by a unit's job is deterministic (bad input, a model that cannot load) and stops the run
+with its own message, every record committed so far kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from dabench.errors import DabenchError
+
+if TYPE_CHECKING:
+    from dabench.executors import Sink
+    from dabench.handles import ModelHandle
+    from dabench.work import Records, WorkUnit
+
+#: units queued on one actor at a time (the next is sent while one runs)
+IN_FLIGHT = 2
+#: times a unit is retried after its worker died
+MAX_RETRIES = 3
+
+
+class _Worker:
+    """A Ray actor's state: unloaded copies of one load group's handles; each model loads on the
+    first unit that needs it and stays until the actor ends."""
+
+    def __init__(self, handles: dict[str, ModelHandle]) -> None:
+        from dabench.engines import checkpoints
+
+        self.handles = handles
+        self.loads: list[str] = []
+        real = checkpoints.load_model
+
+        def counted(ck: Any, *args: Any, **kwargs: Any) -> Any:
+            self.loads.append(str(ck.location))
+            return real(ck, *args, **kwargs)
+
+        checkpoints.load_model = counted  # this worker process's own count of weight loads
+
+    def run(self, job: Any, role: str, ids: Sequence[str]) -> tuple[Records, float]:
+        from dabench.progress import NullProgress
+
+        start = time.perf_counter()
+        records = job(self.handles[role], ids, NullProgress(), lambda n: None)
+        return records, time.perf_counter() - start
+
+    def info(self) -> dict[str, Any]:
+        import ray
+
+        return {"pid": os.getpid(), "node": ray.get_runtime_context().get_node_id(), "loads": list(self.loads)}
+
+
+class RayExecutor:
+    """Runs units in Ray actors (see the module docstring)."""
+
+    together = True
+
+    def __init__(self, address: str | None = None, workers: int = 1, gpus_per_worker: float = 0.0,
+                 cpus_per_worker: float = 1.0, max_retries: int = MAX_RETRIES) -> None:
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise DabenchError("--executor ray needs Ray: pip install 'dabench[ray]' (or pip install ray)") from None
+        self.address = address
+        self.workers, self.gpus, self.cpus, self.max_retries = workers, gpus_per_worker, cpus_per_worker, max_retries
+        self._started = False
+        self._pools: dict[frozenset[str], list[Any]] = {}
+        self._groups: dict[frozenset[str], dict[str, ModelHandle]] = {}
+        #: seconds spent in units' jobs, summed over workers
+        self.worker_seconds = 0.0
+        #: units run, and units retried after a worker died
+        self.units_run = 0
+        self.retries = 0
+        #: each retired or live actor's info (pid, node, weight loads), gathered on release
+        self.actor_info: list[dict[str, Any]] = []
+
+    def _ray(self) -> Any:
+        import ray
+
+        if not ray.is_initialized():
+            try:
+                ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
+                         logging_level=logging.ERROR)
+            except ConnectionError as exc:
+                raise DabenchError(f"--ray-address {self.address}: no Ray cluster answers there ({exc}); start one "
+                                   "with `ray start --head` or give the head's address") from None
+            self._started = True
+        return ray
+
+    def _actor(self, group: dict[str, ModelHandle]) -> Any:
+        ray = self._ray()
+        cls = ray.remote(_Worker).options(num_cpus=self.cpus, num_gpus=self.gpus, max_restarts=0,
+                                          max_concurrency=1)
+        return cls.remote(group)
+
+    def _pool(self, roles: frozenset[str], handles: Mapping[str, ModelHandle]) -> list[Any]:
+        """This load group's actors, started on first use and kept until :meth:`release`."""
+        if roles not in self._pools:
+            from dabench.handles import load_groups
+
+            group = next(g for g in load_groups({r: handles[r] for r in roles}))
+            self._groups[roles] = group
+            self._pools[roles] = [self._actor(group) for _ in range(self.workers)]
+        return self._pools[roles]
+
+    def execute(self, units: Sequence[WorkUnit], handles: Mapping[str, ModelHandle], sink: Sink) -> None:
+        ray = self._ray()
+        from dabench.handles import load_groups
+
+        group_of: dict[str, frozenset[str]] = {}
+        for group in load_groups(handles):
+            for role in group:
+                group_of[role] = frozenset(group)
+        jobs: dict[int, Any] = {}
+        for unit in units:  # each job (a plan and its examples) travels to the cluster once
+            if id(unit.job) not in jobs:
+                jobs[id(unit.job)] = ray.put(unit.job)
+        free = {roles: [i for _ in range(IN_FLIGHT) for i in range(self.workers)]
+                for roles in set(group_of[u.role] for u in units)}
+        for roles in free:
+            self._pool(roles, handles)
+        queue: deque[tuple[WorkUnit, int]] = deque((u, 0) for u in units)
+        flying: dict[Any, tuple[WorkUnit, int, frozenset[str], int, Any]] = {}
+        while queue or flying:
+            waiting: deque[tuple[WorkUnit, int]] = deque()
+            while queue:
+                unit, tries = queue.popleft()
+                roles = group_of[unit.role]
+                if free[roles]:
+                    slot = free[roles].pop(0)
+                    actor = self._pools[roles][slot]
+                    ref = actor.run.remote(jobs[id(unit.job)], unit.role, list(unit.ids))
+                    flying[ref] = (unit, tries, roles, slot, actor)
+                else:
+                    waiting.append((unit, tries))
+            queue = waiting
+            done, _ = ray.wait(list(flying), num_returns=1)
+            for ref in done:
+                unit, tries, roles, slot, actor = flying.pop(ref)
+                free[roles].append(slot)
+                try:
+                    records, seconds = ray.get(ref)
+                except ray.exceptions.RayTaskError as exc:  # the job raised: the same input fails anywhere
+                    raise _job_error(unit, exc) from None
+                except ray.exceptions.RayError as exc:  # the worker died (killed, node lost, out of memory)
+                    if tries >= self.max_retries:
+                        raise DabenchError(f"task {unit.task!r} ({unit.role}, shard {unit.shard}): its worker died "
+                                           f"{tries + 1} times ({type(exc).__name__}); every record computed so far "
+                                           "is stored: run the command again to resume") from None
+                    self._replace(roles, slot, actor)
+                    self.retries += 1
+                    queue.appendleft((unit, tries + 1))
+                    continue
+                self.worker_seconds += seconds
+                self.units_run += 1
+                sink.advance(unit, len(unit.ids))
+                sink.done(unit, records)
+
+    def _replace(self, roles: frozenset[str], slot: int, dead: Any) -> None:
+        """A new actor in the dead one's place (once, however many of its units failed)."""
+        if self._pools[roles][slot] is dead:
+            ray = self._ray()
+            try:
+                ray.kill(dead, no_restart=True)
+            except Exception:  # noqa: BLE001 - it is gone already
+                pass
+            self._pools[roles][slot] = self._actor(self._groups[roles])
+
+    def actors(self) -> list[Any]:
+        """The live actors (tests kill one to check that its units are retried)."""
+        return [a for pool in self._pools.values() for a in pool]
+
+    def release(self, handles: Mapping[str, ModelHandle]) -> None:
+        ray = self._ray() if self._pools else None
+        for roles in [r for r in self._pools if r & set(handles)]:
+            for actor in self._pools.pop(roles):
+                try:
+                    self.actor_info.append(ray.get(actor.info.remote(), timeout=30))  # type: ignore[union-attr]
+                except Exception:  # noqa: BLE001 - a dead actor has nothing to report
+                    pass
+                try:
+                    ray.kill(actor, no_restart=True)  # type: ignore[union-attr]
+                except Exception:  # noqa: BLE001
+                    pass
+            self._groups.pop(roles, None)
+
+    def close(self) -> None:
+        self.release({role: None for roles in list(self._pools) for role in roles})  # type: ignore[misc]
+        if self._started:
+            import ray
+
+            ray.shutdown()
+            self._started = False
+
+
+def _job_error(unit: WorkUnit, exc: Any) -> Exception:
+    """A job's own exception, as it would be raised locally: a dabench error keeps its one line."""
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, DabenchError):
+        return cause
+    what = f"{type(cause).__name__}: {cause}" if cause is not None else str(exc).splitlines()[0]
+    return DabenchError(f"task {unit.task!r} ({unit.role}, shard {unit.shard}) failed on a Ray worker: {what}")
