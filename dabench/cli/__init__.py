@@ -25,7 +25,7 @@ def _register() -> None:
     # imported for their side effect of adding commands to ``app``
     from dabench.cli import (  # noqa: F401
         compare_cmd, data_cmd, demo_cmd, gate_cmd, leaderboard_cmd, lmeval_cmd, regime_cmd, report_cmd, runs_cmd, score_cmd, stats_cmd,
-        store_cmd,
+        store_cmd, sweep_cmd,
         tasks_cmd,
     )
 

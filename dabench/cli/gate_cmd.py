@@ -146,14 +146,16 @@ def gate(
     candidate: str | None = typer.Argument(None, help="Candidate checkpoint; omit to gate a stored comparison as it is."),
     tasks: str | None = typer.Option(None, "--tasks", help="Comma-separated task or suite names."),
     suite: str | None = typer.Option(None, "--suite", help="Comma-separated suite names (added to --tasks)."),
-    mode: str = typer.Option("regression", "--mode", help="regression (fail on a significant drop beyond the margin) or non-inferiority (pass only when the CI's lower bound is above -margin)."),
+    mode: str | None = typer.Option(None, "--mode", help="regression (fail on a significant drop beyond the margin) or non-inferiority (pass only when the CI's lower bound is above -margin). [default: regression]"),
+    policy: Path | None = typer.Option(None, "--policy", help="A gate policy (YAML): tasks in tiers (critical, supporting, advisory), each with its mode (regression, non-inferiority, must-improve) and margin; outcome GO / NO-GO / INCONCLUSIVE, exit 0 / 1 / 3 (docs/ci.md)."),
+    summary: Path | None = typer.Option(None, "--summary", help="Also write a Markdown summary of the gate (e.g. $GITHUB_STEP_SUMMARY)."),
     junit: Path | None = typer.Option(None, "--junit", help="Also write a JUnit XML file (one testcase per task)."),
     as_json: bool = typer.Option(False, "--json", help="Print the gate result as JSON on stdout instead of a table."),
     out: Path | None = typer.Option(None, "--out", help="Folder to write the comparison.json and report.html of this gate."),
     baseline_side: str = typer.Option("adapted", "--baseline-side", help="With a stored comparison and a CANDIDATE: which of its models is the baseline (adapted or base)."),
     options: RawOptions = RawOptions(),
 ) -> None:
-    """Gate a candidate checkpoint against a baseline: exit 0 pass, 1 fail, 2 bad input.
+    """Gate a candidate checkpoint against a baseline: exit 0 pass, 1 fail, 2 bad input (3: inconclusive, --policy).
 
     BASELINE CANDIDATE: compare two checkpoints (stored baseline records are reused), then gate.
 
@@ -169,7 +171,9 @@ def gate(
     try:
         if out is not None:
             check_writable(out / "gate.json")
-        _gate(baseline, candidate, tasks, suite, mode, junit, as_json, out, baseline_side, options)
+        if summary is not None:
+            check_writable(summary)
+        _gate(baseline, candidate, tasks, suite, mode, junit, as_json, out, baseline_side, options, policy, summary)
     except (typer.Exit, KeyboardInterrupt):
         raise
     except Exception as exc:  # the gate could not run: JUnit says why (exit 2 from main, never 1)
@@ -181,12 +185,24 @@ def gate(
         raise
 
 
-def _gate(baseline: str, candidate: str | None, tasks: str | None, suite: str | None, mode: str, junit: Path | None,
-          as_json: bool, out: Path | None, baseline_side: str, options: RawOptions) -> None:
+def _gate(baseline: str, candidate: str | None, tasks: str | None, suite: str | None, mode: str | None,
+          junit: Path | None, as_json: bool, out: Path | None, baseline_side: str, options: RawOptions,
+          policy_path: Path | None = None, summary: Path | None = None) -> None:
     """The gate itself (see :func:`gate`)."""
     from dabench.gate import MODES, evaluate
+    from dabench.gate_policy import load_policy
     from dabench.comparison import read_comparison
 
+    policy = None
+    if policy_path is not None:  # read and checked before any model loads
+        policy = load_policy(policy_path)
+        given = [f for f, v in (("--mode", mode), ("--margin", options.get("margin"))) if v is not None]
+        if given:
+            raise DabenchError(f"{', '.join(given)}: with --policy each task's mode and margin come from the policy; "
+                               "drop them")
+        if tasks is None and suite is None:
+            tasks = ",".join(policy.names())
+    mode = mode or "regression"
     if mode not in MODES:
         raise DabenchError(f"--mode must be one of {', '.join(MODES)}, not {mode!r}")
     if baseline_side not in ("adapted", "base"):
@@ -227,7 +243,24 @@ def _gate(baseline: str, candidate: str | None, tasks: str | None, suite: str | 
             raise DabenchError("pass --tasks or --suite to say what the gate evaluates (see `dabench tasks list`)")
         comparison = _run_compare(baseline, candidate, names, options.layered(correction="holm"))
         source = f"gate of {candidate} against {baseline}"
-    result = evaluate(comparison, mode=mode, margin=margin, alpha=alpha, tasks=gate_tasks, source=source)
+    result: Any
+    if policy is not None:
+        from dabench.gate_policy import apply_policy
+
+        def expand(name: str) -> list[str]:
+            try:
+                return _task_names(name, None, tasks_dirs=tasks_dirs) or []
+            except DabenchError:
+                return []
+
+        result = apply_policy(comparison, policy, alpha=alpha, source=source, expand=expand)
+    else:
+        result = evaluate(comparison, mode=mode, margin=margin, alpha=alpha, tasks=gate_tasks, source=source)
+    if summary is not None:
+        summary.parent.mkdir(parents=True, exist_ok=True)
+        text = result.markdown() if policy is not None else _markdown(result)
+        with summary.open("a", encoding="utf-8") as f:  # appended: $GITHUB_STEP_SUMMARY collects every step's
+            f.write(text)
     if out is not None:
         from dabench.render.html import write_html_report
 
@@ -242,6 +275,45 @@ def _gate(baseline: str, candidate: str | None, tasks: str | None, suite: str | 
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
         sys.stdout.flush()
+    elif policy is not None:
+        _print_policy(result)
     else:
         _print_result(result)
     raise typer.Exit(code=result.exit_code)
+
+
+def _markdown(result: Any) -> str:
+    """A Markdown summary of a plain (policy-less) gate."""
+    from dabench.gate_policy import _md
+    from dabench.render import fmt
+
+    lines = [f"## dabench gate: {'PASSED' if result.passed else 'FAILED'}", "", _md(result.summary()), "",
+             "| task | Δ | CI | result | why |", "|---|---|---|---|---|"]
+    for t in result.tasks:
+        lines.append(f"| {_md(t.task)} | {fmt.signed(t.delta)} | {fmt.interval(t.ci)} | "
+                     f"**{'pass' if t.passed else 'fail'}** | {_md(t.reason)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _print_policy(result: Any) -> None:
+    """A table of the policy's per-task outcomes, then the run's outcome."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from dabench.render import fmt
+
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    table = Table(title=f"dabench gate (policy {result.policy}, alpha {result.alpha:g}): "
+                        f"{result.candidate.get('name')} vs baseline {result.baseline.get('name')}")
+    for col in ("tier", "task", "mode", "margin", "Δ", "CI", "outcome"):
+        table.add_column(col, no_wrap=True)
+    style = {"pass": "bold green", "fail": "bold red", "inconclusive": "bold yellow"}
+    for t in result.tasks:
+        table.add_row(t.tier, t.task, t.mode, t.margin_spec, fmt.signed(t.delta), fmt.interval(t.ci),
+                      Text(t.outcome, style=style[t.outcome]))
+    console.print(table)
+    for t in result.tasks:
+        console.print(Text.assemble((f"{t.outcome.upper()} ", style[t.outcome]), (t.task, "bold"), ": ", t.reason))
+    console.print(Text(result.summary(), style={"GO": "bold green", "NO-GO": "bold red"}.get(result.outcome,
+                                                                                            "bold yellow")))

@@ -38,34 +38,52 @@ def _timestamp(created: str | None) -> str:
     return dt.replace(microsecond=0).isoformat()
 
 
+def _status(t: Any) -> str:
+    """A task's JUnit status: ``fail`` (a ``failure``), ``skipped`` (an inconclusive task of a
+    policy) or ``pass`` (an advisory task's failure is reported, not failed)."""
+    outcome = getattr(t, "outcome", None)
+    if outcome is None:
+        return "pass" if t.passed else "fail"
+    if outcome == "inconclusive":
+        return "skipped"
+    return "fail" if outcome == "fail" and t.tier != "advisory" else "pass"
+
+
 def render_junit(result: Any, *, created: str | None = None, suite_name: str | None = None) -> str:
-    """The JUnit XML document (a string) of a :class:`~dabench.gate.GateResult`.
+    """The JUnit XML document (a string) of a :class:`~dabench.gate.GateResult` or a
+    :class:`~dabench.gate_policy.PolicyResult` (an inconclusive task is ``skipped``).
 
     ``created``: the comparison's ``created`` field, used as the suite's timestamp.
     """
     tasks = list(result.tasks)
-    failures = sum(1 for t in tasks if not t.passed)
+    status = [_status(t) for t in tasks]
+    failures = status.count("fail")
     name = suite_name or (
         f"dabench gate: {result.candidate.get('name', 'candidate')} vs {result.baseline.get('name', 'baseline')}"
     )
-    counts = {"tests": str(len(tasks)), "failures": str(failures), "errors": "0", "skipped": "0", "time": "0"}
+    counts = {"tests": str(len(tasks)), "failures": str(failures), "errors": "0",
+              "skipped": str(status.count("skipped")), "time": "0"}
     root = ET.Element("testsuites", {"name": "dabench gate", **counts})
     suite = ET.SubElement(root, "testsuite", {
         "name": _clean(name), **counts, "timestamp": _timestamp(created), "hostname": "dabench", "id": "0",
         "package": "dabench.gate",
     })
     props = ET.SubElement(suite, "properties")
+    policy = getattr(result, "policy", None)
+    settings = (("policy", policy), ("family", result.family)) if policy else (
+        ("mode", result.mode), ("margin", f"{result.margin:g}"))
     for key, value in (
-        ("mode", result.mode), ("margin", f"{result.margin:g}"), ("alpha", f"{result.alpha:g}"),
+        *settings, ("alpha", f"{result.alpha:g}"),
         ("baseline", result.baseline.get("name", "")), ("baseline.fingerprint", result.baseline.get("fingerprint", "")),
         ("candidate", result.candidate.get("name", "")),
         ("candidate.fingerprint", result.candidate.get("fingerprint", "")),
-        ("result", "passed" if result.passed else "failed"),
+        ("result", result.outcome if policy else "passed" if result.passed else "failed"),
     ):
         ET.SubElement(props, "property", {"name": key, "value": _clean(value)})
-    for t in tasks:
+    for t, state in zip(tasks, status):
+        group = f"{t.tier}.{t.category}" if policy else t.category
         case = ET.SubElement(suite, "testcase", {
-            "name": _clean(t.task), "classname": _clean(f"dabench.gate.{t.category}"), "time": "0",
+            "name": _clean(t.task), "classname": _clean(f"dabench.gate.{group}"), "time": "0",
         })
         details = _clean(
             f"task {t.task} ({t.category}), metric {t.metric}, n = {t.n}\n"
@@ -73,13 +91,18 @@ def render_junit(result: Any, *, created: str | None = None, suite_name: str | N
             f"delta {fmt.signed(t.delta)}, CI {fmt.interval(t.ci)}\n"
             + (f"{fmt.p_is(t.p_value)}, {fmt.p_is(t.p_holm, 'Holm-adjusted p')}\n" if t.p_holm is not None else "")
             + (f"lower CI bound = {fmt.signed(t.lower_bound)}\n" if t.lower_bound is not None else "")
-            + f"{'PASS' if t.passed else 'FAIL'}: {t.reason}"
+            + (f"{t.tier} tier, {t.mode}, margin {t.margin_spec}: {t.outcome.upper()}: {t.reason}" if policy
+               else f"{'PASS' if t.passed else 'FAIL'}: {t.reason}")
         )
-        if t.passed:
+        if state == "fail":
+            failure = ET.SubElement(case, "failure", {"message": _clean(f"{t.task}: {t.reason}"),
+                                                      "type": t.mode if policy else result.mode})
+            failure.text = details
+        elif state == "skipped":
+            ET.SubElement(case, "skipped", {"message": _clean(f"{t.task}: inconclusive: {t.reason}")})
             ET.SubElement(case, "system-out").text = details
         else:
-            failure = ET.SubElement(case, "failure", {"message": _clean(f"{t.task}: {t.reason}"), "type": result.mode})
-            failure.text = details
+            ET.SubElement(case, "system-out").text = details
     ET.indent(root, space="  ")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 

@@ -108,3 +108,26 @@ def build_llama_pair(tokenizer_dir: Path, out: Path, *, seed: int = 0) -> tuple[
                 p.mul_(0.5)
     lora.save_pretrained(adapter_dir)
     return base_dir, adapter_dir
+
+
+def build_checkpoint_series(base_dir: Path, shared_data: Path, out: Path, steps: tuple[int, ...], *,
+                            lr: float = 3e-3) -> list[Path]:
+    """Continued pretraining of ``base_dir`` on ChemProt text, saved as ``checkpoint-<step>`` at each
+    of ``steps`` (cumulative, one run), with a ``trainer_state.json`` as transformers writes it."""
+    import json
+
+    from transformers import AutoTokenizer, GPT2LMHeadModel
+
+    tok = AutoTokenizer.from_pretrained(base_dir)
+    model = GPT2LMHeadModel.from_pretrained(base_dir)
+    domain = [t + tok.eos_token for t in chemprot_text(shared_data, 600)]
+    done, out_dirs = 0, []
+    for step in steps:
+        train(model, tok, domain[(done * 16) % len(domain):] + domain, steps=step - done, seed=step, lr=lr)
+        done = step
+        path = out / f"checkpoint-{step}"
+        model.save_pretrained(path)
+        tok.save_pretrained(path)
+        (path / "trainer_state.json").write_text(json.dumps({"global_step": step}), encoding="utf-8")
+        out_dirs.append(path)
+    return out_dirs
