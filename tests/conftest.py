@@ -53,3 +53,22 @@ def lmeval_tasks(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) ->
     from tests.lmeval.conftest import write_tasks
 
     return write_tasks(tmp_path_factory.mktemp("lmeval_tasks"), shared_data)
+
+
+@pytest.fixture
+def loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every weight load of the test (engines, LMs and backbones all load through
+    ``ckpts.load_model``), by checkpoint location."""
+    from typing import Any
+
+    from dabench.engines import checkpoints as ckpts
+
+    seen: list[str] = []
+    real = ckpts.load_model
+
+    def counting(ck: Any, *a: Any, **k: Any) -> Any:
+        seen.append(str(ck.location))
+        return real(ck, *a, **k)
+
+    monkeypatch.setattr(ckpts, "load_model", counting)
+    return seen

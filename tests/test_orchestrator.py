@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 import dabench
-from dabench.engines import checkpoints as ckpts
 from dabench.errors import DabenchError
 from tests.regimes import TASKS_DIR
 
@@ -25,20 +24,6 @@ KINDS: dict[str, dict[str, Any]] = {
     "probe": {"pair": "bert_pair", "tasks": ["chemprot_inhibitor"], "regime": "probe",
               "broken": ("chemprot_inhibitor", "test")},
 }
-
-
-@pytest.fixture
-def loads(monkeypatch) -> list[str]:
-    """Every weight load of the run (engines, LMs and backbones all load through ckpts.load_model)."""
-    seen: list[str] = []
-    real = ckpts.load_model
-
-    def counting(ck: Any, *a: Any, **k: Any) -> Any:
-        seen.append(str(ck.location))
-        return real(ck, *a, **k)
-
-    monkeypatch.setattr(ckpts, "load_model", counting)
-    return seen
 
 
 def _run(kind: str, request: pytest.FixtureRequest, shared_data: Path, store: Path, same: bool = False,

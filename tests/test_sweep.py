@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from statsmodels.stats.multitest import multipletests
 
 from dabench.cli import main
-from dabench.engines import checkpoints as ckpts
 from dabench.sweep import checkpoint_step, ordered_checkpoints, sweep
 from tests._builders.models import build_checkpoint_series
 
@@ -24,19 +22,6 @@ STEPS = (2, 8, 60)
 @pytest.fixture(scope="module")
 def series(lm_pair, shared_data, tmp_path_factory):
     return build_checkpoint_series(lm_pair[0], shared_data, tmp_path_factory.mktemp("series"), STEPS, lr=3e-4)
-
-
-@pytest.fixture
-def loads(monkeypatch) -> list[str]:
-    seen: list[str] = []
-    real = ckpts.load_model
-
-    def counting(ck: Any, *a: Any, **k: Any) -> Any:
-        seen.append(str(ck.location))
-        return real(ck, *a, **k)
-
-    monkeypatch.setattr(ckpts, "load_model", counting)
-    return seen
 
 
 def _sweep(lm_pair, series, shared_data, store, **extra):
