@@ -39,9 +39,12 @@ class _Worker:
     """A Ray actor's state: unloaded copies of one load group's handles; each model loads on the
     first unit that needs it and stays until the actor ends."""
 
-    def __init__(self, handles: dict[str, ModelHandle]) -> None:
+    def __init__(self, handles: dict[str, ModelHandle], threads: int) -> None:
+        import torch
+
         from dabench.engines import checkpoints
 
+        torch.set_num_threads(threads)  # the CPUs Ray gave the actor (or the driver's count: same float sums)
         self.handles = handles
         self.loads: list[str] = []
         real = checkpoints.load_model
@@ -71,13 +74,17 @@ class RayExecutor:
     together = True
 
     def __init__(self, address: str | None = None, workers: int = 1, gpus_per_worker: float = 0.0,
-                 cpus_per_worker: float = 1.0, max_retries: int = MAX_RETRIES) -> None:
+                 cpus_per_worker: float = 1.0, max_retries: int = MAX_RETRIES, threads: int | None = None) -> None:
+        """``threads``: torch threads per actor (default: its CPUs). On CPUs, float sums depend on
+        how the work is split between threads: give the local run's count to get its numbers to
+        the last bit."""
         try:
             import ray  # noqa: F401
         except ImportError:
             raise DabenchError("--executor ray needs Ray: pip install 'dabench[ray]' (or pip install ray)") from None
         self.address = address
         self.workers, self.gpus, self.cpus, self.max_retries = workers, gpus_per_worker, cpus_per_worker, max_retries
+        self.threads = threads or max(1, int(cpus_per_worker))
         self._started = False
         self._pools: dict[frozenset[str], list[Any]] = {}
         self._groups: dict[frozenset[str], dict[str, ModelHandle]] = {}
@@ -106,7 +113,7 @@ class RayExecutor:
         ray = self._ray()
         cls = ray.remote(_Worker).options(num_cpus=self.cpus, num_gpus=self.gpus, max_restarts=0,
                                           max_concurrency=1)
-        return cls.remote(group)
+        return cls.remote(group, self.threads)
 
     def _pool(self, roles: frozenset[str], handles: Mapping[str, ModelHandle]) -> list[Any]:
         """This load group's actors, started on first use and kept until :meth:`release`."""

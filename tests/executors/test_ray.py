@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # every Ray node binds to 127.0.0.1
 
@@ -30,6 +31,8 @@ from dabench.progress import NullProgress  # noqa: E402
 from tests.regimes import FAST, TASKS_DIR  # noqa: E402
 
 MIXED = ["sst2", "sst2_text_ppl"]  # a prompted and an intrinsic task in one run
+#: actors compute with this process's thread count: the same float sums as the local run on any CPU
+THREADS = torch.get_num_threads()
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +67,7 @@ def _mixed(lm_pair, shared_data, store, executor, **extra):
 def test_prompted_and_intrinsic_numbers_equal_the_local_run(cluster, lm_pair, shared_data, tmp_path):
     local = _mixed(lm_pair, shared_data, tmp_path / "local.sqlite", LocalExecutor())
     for workers in (1, 3):
-        ex = RayExecutor(address=cluster.address, workers=workers)
+        ex = RayExecutor(address=cluster.address, workers=workers, threads=THREADS)
         comp = _mixed(lm_pair, shared_data, tmp_path / f"ray{workers}.sqlite", ex)
         assert _comparable(comp) == _comparable(local), workers
         # 2 tasks x 2 shards of 80 ids, per side; each actor loaded each checkpoint at most once
@@ -83,7 +86,7 @@ def test_finetune_numbers_equal_the_local_run(cluster, bert_pair, tmp_path, shar
     local = dabench.compare(base, adapted, ["chemprot_inhibitor"], regime="finetune", data_dir=shared_data,
                             store_path=tmp_path / "local.sqlite", progress=False, executor=LocalExecutor(), **options)
     for workers in (1, 3):
-        ex = RayExecutor(address=cluster.address, workers=workers)
+        ex = RayExecutor(address=cluster.address, workers=workers, threads=THREADS)
         comp = dabench.compare(base, adapted, ["chemprot_inhibitor"], regime="finetune", data_dir=shared_data,
                                store_path=tmp_path / f"ray{workers}.sqlite", progress=False, executor=ex, **options)
         assert _comparable(comp) == _comparable(local), workers
@@ -112,7 +115,7 @@ class _KillOnFirstUnit:
 
 def test_killed_actors_are_replaced_and_the_numbers_are_the_same(cluster, lm_pair, shared_data, tmp_path):
     local = _mixed(lm_pair, shared_data, tmp_path / "local.sqlite", LocalExecutor())
-    ex = RayExecutor(address=cluster.address, workers=2)
+    ex = RayExecutor(address=cluster.address, workers=2, threads=THREADS)
     killer = _KillOnFirstUnit()
     killer.executor = ex
     comp = _mixed(lm_pair, shared_data, tmp_path / "ray.sqlite", ex, progress=killer)
