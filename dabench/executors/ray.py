@@ -139,6 +139,7 @@ class RayExecutor:
                 jobs[id(unit.job)] = ray.put(unit.job)
         free = {roles: [i for _ in range(IN_FLIGHT) for i in range(self.workers)]
                 for roles in set(group_of[u.role] for u in units)}
+        self._check_capacity(len(set(free) | set(self._pools)))
         for roles in free:
             self._pool(roles, handles)
         queue: deque[tuple[WorkUnit, int]] = deque((u, 0) for u in units)
@@ -177,6 +178,20 @@ class RayExecutor:
                 self.units_run += 1
                 sink.advance(unit, len(unit.ids))
                 sink.done(unit, records)
+
+    def _check_capacity(self, groups: int) -> None:
+        """Refuse a run whose actors cannot all be placed at once: both sides' actors must run
+        together, so a cluster with room for fewer would wait for ever."""
+        ray = self._ray()
+        have = ray.cluster_resources()
+        actors = groups * self.workers
+        for name, each, flag in (("GPU", self.gpus, "--gpus-per-worker"), ("CPU", self.cpus, "--cpus-per-worker")):
+            need = actors * each
+            if each and need > have.get(name, 0.0) + 1e-9:
+                raise DabenchError(
+                    f"the Ray cluster has {have.get(name, 0.0):g} {name}s, but {actors} actors ({self.workers} per model "
+                    f"x {groups} models, both sides at once) x {flag} {each:g} need {need:g}: lower --workers or "
+                    f"{flag} (fractions share a device), or add nodes")
 
     def _replace(self, roles: frozenset[str], slot: int, dead: Any) -> None:
         """A new actor in the dead one's place (once, however many of its units failed)."""

@@ -177,3 +177,13 @@ def test_a_killed_driver_resumes_without_recomputing(cluster, lm_pair, shared_da
     after = _records(store)
     assert len(after) == 2 * 2 * 200
     assert all(after[k] == created for k, created in before.items()), "a committed record was computed again"
+
+
+def test_actors_that_cannot_all_be_placed_are_refused_up_front(cluster, lm_pair, shared_data, tmp_path):
+    """Both sides' actors run at once: asking for more GPUs (or CPUs) than the cluster has would
+    wait for ever, so it is one clear error before any actor starts."""
+    for ex, what in ((RayExecutor(address=cluster.address, gpus_per_worker=1), "0 GPUs"),
+                     (RayExecutor(address=cluster.address, workers=4, cpus_per_worker=1), "6 CPUs")):
+        with pytest.raises(DabenchError, match=what):
+            _mixed(lm_pair, shared_data, tmp_path / "s.sqlite", ex)
+        assert ex.actor_info == []
