@@ -18,7 +18,6 @@ Measured: see benchmarks/results/distributed.txt.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -146,7 +145,6 @@ def main() -> None:
                   f"ratio={per_unit / unit_ms:.4f}")
         finally:
             ray.shutdown()
-    print(json.dumps({"cpus": os.cpu_count()}))
 
 
 if __name__ == "__main__":

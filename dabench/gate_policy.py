@@ -46,7 +46,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from dabench.comparison import as_dict
 from dabench.errors import DabenchError
-from dabench.gate import _z, holm, shifted_pvalue
+from dabench.gate import _common, _finite, _z, holm, shifted_pvalue
 from dabench.render import fmt
 
 TIERS = ("critical", "supporting", "advisory")
@@ -186,10 +186,11 @@ class PolicyTask:
     candidate: float
     delta: float
     ci: tuple[float, float]
+    mde: float | None
+    underpowered: bool
     p_value: float | None = None
     p_holm: float | None = None
     lower_bound: float | None = None
-    mde: float | None = None
 
 
 @dataclass(frozen=True)
@@ -236,19 +237,19 @@ class PolicyResult:
     def markdown(self) -> str:
         """A Markdown summary fit for a CI job summary (every model-derived text escaped)."""
         lines = [f"## dabench gate: {self.outcome}", "",
-                 f"{_md(self.candidate.get('name', 'candidate'))} against {_md(self.baseline.get('name', 'baseline'))}; "
-                 f"policy `{_md(self.policy)}`, Holm within each {self.family if self.family == 'tier' else 'run'}, "
+                 f"{md_cell(self.candidate.get('name', 'candidate'))} against {md_cell(self.baseline.get('name', 'baseline'))}; "
+                 f"policy `{md_cell(self.policy)}`, Holm within each {self.family if self.family == 'tier' else 'run'}, "
                  f"alpha {self.alpha:g}.", "",
                  "| tier | task | mode | margin | baseline | candidate | Δ | CI | outcome | why |",
                  "|---|---|---|---|---|---|---|---|---|---|"]
         for t in self.tasks:
-            lines.append(f"| {t.tier} | {_md(t.task)} | {t.mode} | {_md(t.margin_spec)} | {fmt.num(t.baseline)} | "
+            lines.append(f"| {t.tier} | {md_cell(t.task)} | {t.mode} | {md_cell(t.margin_spec)} | {fmt.num(t.baseline)} | "
                          f"{fmt.num(t.candidate)} | {fmt.signed(t.delta)} | {fmt.interval(t.ci)} | "
-                         f"**{t.outcome}** | {_md(t.reason)} |")
+                         f"**{t.outcome}** | {md_cell(t.reason)} |")
         return "\n".join(lines) + "\n"
 
 
-def _md(text: Any) -> str:
+def md_cell(text: Any) -> str:
     """Text safe inside a Markdown table cell: no HTML, no cell breaks, no line breaks."""
     import html
 
@@ -307,15 +308,13 @@ def apply_policy(comparison: Any, policy: Policy, *, alpha: float | None = None,
 
 def _decide(t: Mapping[str, Any], rule: Rule, margin: float, p: float | None, p_adj: float | None, alpha: float,
             ci_alpha: float) -> PolicyTask:
-    delta, ci = float(t["delta"]), (float(t["ci"][0]), float(t["ci"][1]))
-    mde = None if t.get("mde") is None else float(t["mde"])
-    common = dict(task=t["task"], tier=rule.tier, mode=rule.mode, margin=margin, margin_spec=rule.margin_text(),
-                  category=t["category"], metric=t["metric"], n=int(t["n"]), baseline=float(t["base"]),
-                  candidate=float(t["adapted"]), delta=delta, ci=ci, p_value=p, p_holm=p_adj, mde=mde)
-    if not all(math.isfinite(v) for v in (delta, *ci)):
+    common = dict(_common(t), tier=rule.tier, mode=rule.mode, margin=margin, margin_spec=rule.margin_text(),
+                  p_value=p, p_holm=p_adj)
+    delta, ci, mde = common["delta"], common["ci"], common["mde"]
+    if not _finite(t, "delta"):
         return PolicyTask(**common, outcome="fail",
                           reason="no finite result (the metric is undefined on these predictions); fails closed")
-    underpowered = (mde is not None and mde > margin) if margin > 0 else bool(t.get("underpowered"))
+    underpowered = (mde is not None and mde > margin) if margin > 0 else common["underpowered"]
     weak = f"; underpowered: MDE {fmt.num(mde)} > margin {margin:g}" if margin > 0 else "; underpowered"
     effect = f"Δ = {fmt.signed(delta)}, CI {fmt.interval(ci)}"
     lower = None

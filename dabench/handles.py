@@ -98,26 +98,18 @@ def load_groups(handles: Mapping[str, ModelHandle]) -> list[dict[str, ModelHandl
     (an adapter and its own base) form one group whose copies share one load again. This is what
     a worker process rebuilds — the copies carry the resolved checkpoint and its fingerprint, so
     nothing is resolved or hashed twice."""
-    groups: list[dict[str, ModelHandle]] = []
-    by_load: dict[int, tuple[SharedLoad, dict[str, ModelHandle]]] = {}
+    groups: dict[int, tuple[SharedLoad | None, dict[str, ModelHandle]]] = {}
     for role, h in handles.items():
-        shared = None
-        if h._shared is not None:
-            if id(h._shared) not in by_load:
-                fresh = SharedLoad(h._shared.args[1], h._shared.args[0], {}, None)
-                fresh.options = dict(h._shared.options)
-                fresh.users = 0
-                by_load[id(h._shared)] = (fresh, {})
-                groups.append(by_load[id(h._shared)][1])
-            shared, group = by_load[id(h._shared)]
+        key = id(h._shared) if h._shared is not None else id(h)
+        if key not in groups:
+            groups[key] = (h._shared.unloaded_copy(users=0) if h._shared is not None else None, {})
+        shared, group = groups[key]
+        if shared is not None:
             shared.users += 1
-        else:
-            group = {}
-            groups.append(group)
         copy = ModelHandle(h.checkpoint, h.kind, h.options, resolved=h.resolved, shared=shared, role=h._role)
         copy._fp = h._fp
         group[role] = copy
-    return groups
+    return [group for _, group in groups.values()]
 
 
 class SharedLoad:
@@ -133,6 +125,13 @@ class SharedLoad:
         if self.engine is None:
             self.engine = load_engine(*self.args, **self.options)
         return self.engine
+
+    def unloaded_copy(self, users: int = 2) -> "SharedLoad":
+        """The same load, not loaded yet, for ``users`` handles (a worker's copy)."""
+        options = {k: v for k, v in self.options.items() if k != "resolved"}
+        copy = SharedLoad(self.args[1], self.args[0], options, self.options.get("resolved"))
+        copy.users = users
+        return copy
 
     def release(self) -> None:
         self.users -= 1

@@ -96,10 +96,12 @@ def ordered_checkpoints(checkpoints: Sequence[str], pattern: str | None = None) 
         found += matched
     if not found:
         raise DabenchError("name the checkpoints to sweep: CKPT [CKPT ...] or --checkpoints 'DIR/checkpoint-*'")
-    seen = [str(Path(c).resolve()) if Path(c).exists() else c for c in found]
-    if len(set(seen)) != len(seen):
-        twice = next(c for c in found if seen.count(str(Path(c).resolve()) if Path(c).exists() else c) > 1)
-        raise DabenchError(f"checkpoint {twice!r} is named twice")
+    seen: set[str] = set()
+    for c in found:
+        key = str(Path(c).resolve()) if Path(c).exists() else c
+        if key in seen:
+            raise DabenchError(f"checkpoint {c!r} is named twice")
+        seen.add(key)
     with_steps = [(c, checkpoint_step(c)) for c in found]
     return sorted(with_steps, key=lambda cs: (cs[1] is None, cs[1] if cs[1] is not None else 0))
 

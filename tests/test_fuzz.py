@@ -4,7 +4,6 @@ clear error (a :class:`~dabench.errors.DabenchError`; exit code 2 on the command
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings

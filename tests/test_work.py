@@ -108,3 +108,24 @@ def test_any_executor_gives_the_local_numbers_and_a_failed_run_resumes(lm_pair, 
     with Store(tmp_path / "local.sqlite") as a, Store(tmp_path / "remote.sqlite") as b:
         assert [(r["model_fp"], r["run_key"], r["stored"]) for r in a.runs()] == \
                [(r["model_fp"], r["run_key"], r["stored"]) for r in b.runs()]
+
+
+def test_load_groups_keep_an_adapter_and_its_base_on_one_load(lm_pair, shared_data, tmp_path):
+    """What a worker rebuilds: unloaded copies, an adapter and its own base still sharing one load."""
+    from dabench.handles import load_groups, make_handles
+    from tests._builders.checkpoints import build_lora
+
+    adapter = build_lora(lm_pair[0], tmp_path / "lora", shared_data)
+    base, adapted = make_handles(str(lm_pair[0]), str(adapter), "hf", {})
+    assert base.shares_load and adapted.shares_load
+    fp = base.fingerprint(), adapted.fingerprint()
+    (group,) = load_groups({"base": base, "adapted": adapted})
+    assert set(group) == {"base", "adapted"} and not any(h.loaded for h in group.values())
+    assert group["base"]._shared is group["adapted"]._shared is not base._shared
+    assert group["base"]._shared.users == 2
+    assert (group["base"].fingerprint(), group["adapted"].fingerprint()) == fp
+    engine = group["adapted"].get()
+    group["base"].get()  # the base side runs on the same load, adapter switched off
+    assert group["base"]._shared.engine is engine and not base.loaded and not adapted.loaded
+    separate = load_groups({"base": make_handles(str(lm_pair[0]), str(lm_pair[1]), "hf", {})[0]})
+    assert len(separate) == 1 and separate[0]["base"]._shared is None

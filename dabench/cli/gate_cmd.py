@@ -284,14 +284,14 @@ def _gate(baseline: str, candidate: str | None, tasks: str | None, suite: str | 
 
 def _markdown(result: Any) -> str:
     """A Markdown summary of a plain (policy-less) gate."""
-    from dabench.gate_policy import _md
+    from dabench.gate_policy import md_cell
     from dabench.render import fmt
 
-    lines = [f"## dabench gate: {'PASSED' if result.passed else 'FAILED'}", "", _md(result.summary()), "",
+    lines = [f"## dabench gate: {'PASSED' if result.passed else 'FAILED'}", "", md_cell(result.summary()), "",
              "| task | Δ | CI | result | why |", "|---|---|---|---|---|"]
     for t in result.tasks:
-        lines.append(f"| {_md(t.task)} | {fmt.signed(t.delta)} | {fmt.interval(t.ci)} | "
-                     f"**{'pass' if t.passed else 'fail'}** | {_md(t.reason)} |")
+        lines.append(f"| {md_cell(t.task)} | {fmt.signed(t.delta)} | {fmt.interval(t.ci)} | "
+                     f"**{'pass' if t.passed else 'fail'}** | {md_cell(t.reason)} |")
     return "\n".join(lines) + "\n"
 
 

@@ -230,10 +230,11 @@ class RayExecutor:
             self._started = False
 
 
-def _job_error(unit: WorkUnit, exc: Any) -> Exception:
-    """A job's own exception, as it would be raised locally: a dabench error keeps its one line."""
+def _job_error(unit: WorkUnit, exc: Any) -> BaseException:
+    """The job's own exception, raised as a local run raises it (a dabench error is its one line,
+    anything else an internal error with its traceback kept); Ray's wrapper only when it has none."""
     cause = getattr(exc, "cause", None)
-    if isinstance(cause, DabenchError):
+    if isinstance(cause, Exception):
         return cause
-    what = f"{type(cause).__name__}: {cause}" if cause is not None else str(exc).splitlines()[0]
-    return DabenchError(f"task {unit.task!r} ({unit.role}, shard {unit.shard}) failed on a Ray worker: {what}")
+    return DabenchError(f"task {unit.task!r} ({unit.role}, shard {unit.shard}) failed on a Ray worker: "
+                        f"{str(exc).splitlines()[0]}")

@@ -27,8 +27,7 @@ import dabench  # noqa: E402
 from dabench.errors import DabenchError  # noqa: E402
 from dabench.executors import LocalExecutor  # noqa: E402
 from dabench.executors.ray import RayExecutor  # noqa: E402
-from dabench.progress import NullProgress  # noqa: E402
-from tests.regimes import FAST, TASKS_DIR  # noqa: E402
+from tests.regimes import FAST  # noqa: E402
 
 MIXED = ["sst2", "sst2_text_ppl"]  # a prompted and an intrinsic task in one run
 #: actors compute with this process's thread count: the same float sums as the local run on any CPU
@@ -103,7 +102,7 @@ class _KillOnFirstUnit:
 
     def task(self, description: str, total: int):
         def advance(n: int) -> None:
-            if n and self.executor is not None and not self.killed and self.executor.units_run >= 0:
+            if n and self.executor is not None and not self.killed:
                 for actor in self.executor.actors():
                     ray.kill(actor, no_restart=True)
                     self.killed += 1
