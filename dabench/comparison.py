@@ -72,6 +72,15 @@ class TaskResult:
     regime: dict[str, Any] | None = None
     #: one-line remarks a reader needs, e.g. "base: 3 missing predictions scored as wrong"
     notes: list[str] = field(default_factory=list)
+    #: every example's row (:mod:`dabench.example_rows`); written to examples.jsonl beside
+    #: comparison.json, never into it (empty for a comparison read back from a file)
+    examples: list[dict[str, Any]] = field(default_factory=list, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The task as comparison.json stores it (without the per-example rows)."""
+        out = asdict(self)
+        del out["examples"]
+        return out
 
     @classmethod
     def from_paired(cls, res: Any, *, task: str, category: str, metric: str, n: int, **fields: Any) -> "TaskResult":
@@ -129,12 +138,16 @@ class Comparison:
             "adapted": asdict(self.adapted),
             "config": self.config,
             "signature": self.signature,
-            "tasks": [asdict(t) for t in self.tasks],
+            "tasks": [t.to_dict() for t in self.tasks],
             "summary": self.summary,
         }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n"
+
+    def examples(self) -> dict[str, list[dict[str, Any]]]:
+        """Each task's per-example rows (tasks without rows left out)."""
+        return {t.task: t.examples for t in self.tasks if t.examples}
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)

@@ -525,3 +525,21 @@ def replayed(config: Mapping[str, Any]) -> dict[str, Any]:
         if name in known and known[name].metadata["replay"]:
             out[name] = value
     return {k: v for k, v in out.items() if k in known and known[k].metadata["replay"]}
+
+
+def command_flags(values: Mapping[str, Any]) -> list[str]:
+    """The command-line flags that set ``values`` (option name → value; e.g. :func:`replayed`),
+    in declaration order, leaving out values equal to the default: what reproduces a run."""
+    out: list[str] = []
+    for name, f in all_fields().items():
+        if name not in values or values[name] == _default(f):
+            continue
+        value, flag = values[name], f.metadata["flag"]
+        if isinstance(value, bool):
+            out.append(flag if value else f"--no-{flag[2:]}")
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                out += [flag, str(v)]
+        elif value is not None:
+            out += [flag, str(value)]
+    return out

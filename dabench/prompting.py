@@ -15,6 +15,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from dabench._version import __version__
 from dabench.comparison import DISAGREEMENTS_KEPT, ModelInfo, TaskResult
+from dabench.example_rows import disagreements, example_row
 from dabench.data import resolve_data_dir
 from dabench.errors import DataError, PairingError, TaskError
 from dabench.handles import ModelHandle
@@ -172,9 +173,11 @@ def _task_result(
     result = TaskResult.from_paired(
         res, task=spec.name, category=spec.category_for(domain), metric=spec.metric, n=len(ids_b),
         secondary=secondary, templates={"base": bp.template_id, "adapted": ap.template_id},
-        prompt_selection=selection, disagreements=_disagreements(spec, bp, pred_b, pred_a),
-        notes=missing_notes(metric, {"base": pred_b, "adapted": pred_a}),
+        prompt_selection=selection, notes=missing_notes(metric, {"base": pred_b, "adapted": pred_a}),
     )
+    result.examples = _rows(spec, bp, pred_b, pred_a, _per_example(spec, metric, bp, pred_b, stats_b),
+                            _per_example(spec, metric, bp, pred_a, stats_a))
+    result.disagreements = disagreements(result.examples, [b != a for b, a in zip(pred_b, pred_a)], DISAGREEMENTS_KEPT)
     return result, res
 
 
@@ -213,19 +216,27 @@ def _shown(spec: TaskSpec, value: Any) -> str:
     return str(value)
 
 
-def _disagreements(spec: TaskSpec, plan: TaskPlan, pred_b: Sequence[Any], pred_a: Sequence[Any]) -> list[dict[str, str]]:
-    out = []
-    for i, (b, a) in enumerate(zip(pred_b, pred_a)):
-        if b == a:
-            continue
-        ex = plan.examples[i]
-        out.append({
-            "id": ex.id,
-            "input": " | ".join(ex.inputs.values()),
-            "reference": _shown(spec, ex.label) if ex.label is not None else " | ".join(ex.answers),
-            "base_prediction": _shown(spec, b),
-            "adapted_prediction": _shown(spec, a),
-        })
-        if len(out) == DISAGREEMENTS_KEPT:
-            break
-    return out
+def _per_example(spec: TaskSpec, metric: Any, plan: TaskPlan, preds: Sequence[Any], stats: Any
+                 ) -> list[float | None]:
+    """Each example's value under the headline metric; for a classification metric without one
+    (macro-F1), whether the answer is right."""
+    values = metric.per_example(stats)
+    if values is not None:
+        return [float(v) for v in values]
+    if spec.type == "classification":
+        return [float(p == r) for p, r in zip(preds, plan.references())]
+    return [None] * len(plan.examples)
+
+
+def _rows(spec: TaskSpec, bp: TaskPlan, pred_b: Sequence[Any], pred_a: Sequence[Any],
+          score_b: Sequence[float | None], score_a: Sequence[float | None]) -> list[dict[str, Any]]:
+    """Every example's row: input, the prompt the base saw, reference, both answers and scores."""
+    prompts = bp.contexts()
+    rows = []
+    for i, ex in enumerate(bp.examples):
+        rows.append(example_row(
+            ex.id, " | ".join(ex.inputs.values()),
+            _shown(spec, ex.label) if ex.label is not None else " | ".join(ex.answers),
+            _shown(spec, pred_b[i]), _shown(spec, pred_a[i]), base_score=score_b[i], adapted_score=score_a[i],
+            prompt=prompts[i]))
+    return rows

@@ -171,3 +171,29 @@ def forgetting_onset(points: Sequence[SweepPoint]) -> dict[str, int | str | None
             if out[t.task] is None and t.verdict == "loss":
                 out[t.task] = p.step if p.step is not None else p.name
     return out
+
+
+def check_sweep(data: Any, source: str = "sweep") -> dict[str, Any]:
+    """Check a ``sweep.json`` dict (schema, base, every checkpoint's comparison, recommendation,
+    forgetting onset); return it as it is. Errors name ``source`` and the first bad field."""
+    from dabench.comparison import check_comparison
+
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        found = data.get("schema") if isinstance(data, dict) else None
+        raise DabenchError(f"{source}: not a dabench sweep (field 'schema' is {found!r}, expected {SCHEMA!r})")
+    base = data.get("base")
+    if not isinstance(base, dict) or not all(isinstance(base.get(k), str) for k in ("name", "path", "fingerprint")):
+        raise DabenchError(f"{source}: field 'base' must hold name, path and fingerprint")
+    points = data.get("checkpoints")
+    if not isinstance(points, list) or not points:
+        raise DabenchError(f"{source}: field 'checkpoints' must be a non-empty list")
+    for i, p in enumerate(points):
+        if not isinstance(p, dict) or not isinstance(p.get("name"), str) or not (p.get("step") is None
+                                                                                  or isinstance(p["step"], int)):
+            raise DabenchError(f"{source}: checkpoints[{i}] must hold a name and a step (an integer or null)")
+        check_comparison(p.get("comparison"), f"{source}: checkpoints[{i}].comparison")
+    if not isinstance(data.get("recommendation"), dict) or not isinstance(data["recommendation"].get("reason"), str):
+        raise DabenchError(f"{source}: field 'recommendation' must be an object with a 'reason'")
+    if not isinstance(data.get("forgetting_onset"), dict):
+        raise DabenchError(f"{source}: field 'forgetting_onset' must be an object")
+    return data

@@ -9,6 +9,7 @@ fake is internally consistent. Import it as ``from tests.fake_comparison import 
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 from statsmodels.stats.multitest import multipletests
@@ -127,3 +128,23 @@ def three_task_comparison(**kw: Any) -> dict[str, Any]:
         fake_task("trex", category="knowledge", metric="kilt_ac", n=500, base=0.41, delta=-0.052,
                   ci=(-0.081, -0.024), p_value=0.0009, mde=0.04),
     ], **kw)
+
+
+def fake_sweep(path: Path) -> Path:
+    """A ``sweep.json`` of three checkpoints (steps 100, 200, 300; names with markup in them):
+    in-domain Δ rises, the out-of-domain task drops significantly at the last."""
+    from dabench.comparison import Comparison
+    from dabench.sweep import Sweep, SweepPoint, forgetting_onset, recommend
+
+    points = []
+    for step, (gain, cost, p_cost) in zip((100, 200, 300), ((0.02, 0.0, 0.9), (0.06, -0.01, 0.5), (0.09, -0.08, 1e-4))):
+        comp = fake_comparison([
+            fake_task("chemprot", delta=gain, ci=(gain - 0.02, gain + 0.02), p_value=1e-4 if gain > 0.03 else 0.3),
+            fake_task("sst2", category="out-of-domain", delta=cost, ci=(cost - 0.02, cost + 0.02), p_value=p_cost),
+        ], adapted_name=f"checkpoint-{step}<b>", adapted_fp=f"{step:064d}")
+        points.append(SweepPoint(f"checkpoint-{step}<b>", f"/ckpt/checkpoint-{step}", step, Comparison.from_dict(comp)))
+    sweep = Sweep(points[0].comparison.base, points, {"tasks": ["chemprot", "sst2"], "correction": "holm",
+                                                      "alpha": 0.05, "margin": 0.05},
+                  recommend(points, 0.05), forgetting_onset(points))
+    path.write_text(sweep.to_json(), encoding="utf-8")
+    return path

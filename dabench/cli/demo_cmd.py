@@ -50,6 +50,7 @@ def demo_command(
     emit_comparison(comparison, out, as_json)
     if not as_json:
         typer.echo(gate_hint(assets.adapted_dir, assets.base_dir))
+        typer.echo(leaderboard_hint(out))
 
 
 def gate_hint(adapted_dir: Path, base_dir: Path) -> str:
@@ -57,3 +58,10 @@ def gate_hint(adapted_dir: Path, base_dir: Path) -> str:
     candidate against the adapted model as the baseline, which fails on ``demo_domain``."""
     args = ["dabench", "gate", str(adapted_dir), str(base_dir), "--tasks", "demo_domain"]
     return "try the gate: " + " ".join(shlex.quote(a) for a in args)
+
+
+def leaderboard_hint(out: Path) -> str:
+    """The one command that publishes the demo's result as a leaderboard site (with every flip)."""
+    args = ["dabench", "leaderboard", "build", str(out / "comparison.json"), "--dir", str(out / "leaderboard"),
+            "--out", str(out / "site")]
+    return "build a leaderboard from it: " + " ".join(shlex.quote(a) for a in args)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -16,10 +17,11 @@ _DIR_HELP = "Leaderboard folder: leaderboard.yaml (its definition) and records/*
 
 @leaderboard_app.command("add")
 def leaderboard_add(
-    results: list[Path] = typer.Argument(..., help="comparison.json files written by `dabench compare`."),
+    results: list[Path] = typer.Argument(..., help="comparison.json (with the examples.jsonl beside it, when "
+                                         "there is one) or sweep.json files."),
     directory: Path = typer.Option(Path("leaderboards"), "--dir", help=_DIR_HELP),
 ) -> None:
-    """Validate comparison JSONs and file them as records of the leaderboard (idempotent)."""
+    """Validate comparison and sweep JSONs and file them as records of the leaderboard (idempotent)."""
     from dabench.leaderboard import add_records
 
     for added in add_records(list(results), directory):
@@ -28,11 +30,18 @@ def leaderboard_add(
 
 @leaderboard_app.command("build")
 def leaderboard_build(
+    results: Optional[list[Path]] = typer.Argument(
+        None, help="comparison.json / sweep.json files to add first (as `dabench leaderboard add` does)."),
     directory: Path = typer.Option(Path("leaderboards"), "--dir", help=_DIR_HELP),
     out: Path = typer.Option(Path("leaderboard-site"), "--out", help="Folder to write the static site to."),
 ) -> None:
-    """Build the static site (overview, a page per pair, methods); open OUT/index.html, no server needed."""
-    from dabench.leaderboard import build_site
+    """Build the static site: overview with the gain/cost plot, a page per pair (provenance, the
+    command that reproduces it, downloads) and per sweep, flip pages per task, methods. Open
+    OUT/index.html; no server needed, no network request."""
+    from dabench.leaderboard import add_records, build_site
 
-    pages = build_site(directory, out)
-    typer.echo(f"wrote {len(pages)} pages to {out}; open {out / 'index.html'}")
+    if results:
+        for added in add_records(list(results), directory):
+            typer.echo(f"{added.status:9} {added.id}  ({added.path})")
+    files = build_site(directory, out)
+    typer.echo(f"wrote {len(files)} files to {out}; open {out / 'index.html'}")

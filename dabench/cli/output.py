@@ -1,11 +1,11 @@
-"""Where a comparison's files go: ``comparison.json`` and its Markdown and HTML reports, in
+"""Where a comparison's files go: ``comparison.json``, ``examples.jsonl`` and the Markdown and HTML reports, in
 ``--out`` or ``reports/<adapted>_vs_<base>/`` (shared by ``compare``, ``lmeval`` and ``demo``)."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 
 def default_out_dir(base: str, adapted: str) -> Path:
@@ -15,12 +15,19 @@ def default_out_dir(base: str, adapted: str) -> Path:
     return Path("reports") / f"{slug(adapted)}_vs_{slug(base)}"
 
 
-def write_outputs(data: dict[str, Any], out: Path) -> list[Path]:
-    """comparison.json plus the Markdown and HTML reports when their renderers are present."""
+def write_outputs(data: dict[str, Any], out: Path, examples: Mapping[str, Any] | None = None) -> list[Path]:
+    """comparison.json, its per-example rows (examples.jsonl, when there are any) and the
+    Markdown and HTML reports."""
     from dabench.comparison import Comparison
+    from dabench.example_rows import EXAMPLES_FILE, write_examples
 
     out.mkdir(parents=True, exist_ok=True)
     written = [Comparison.from_dict(data).save(out / "comparison.json")]
+    stale = out / EXAMPLES_FILE
+    if examples:
+        written.append(write_examples(examples, stale))
+    elif stale.exists():
+        stale.unlink()  # rows of an earlier comparison in this folder must not pass for this one's
     from dabench.render.html import write_html_report
     from dabench.render.markdown import write_markdown_report
 
@@ -38,7 +45,7 @@ def emit_comparison(comparison: Any, out: Path, as_json: bool) -> list[Path]:
     import typer
 
     data = comparison.to_dict()
-    written = write_outputs(data, out)
+    written = write_outputs(data, out, comparison.examples())
     if as_json:
         sys.stdout.write(comparison.to_json())
         return written

@@ -1,4 +1,6 @@
-"""Leaderboard records: one comparison per JSON file under ``<leaderboard>/records/``.
+"""Leaderboard records: one comparison per JSON file under ``<leaderboard>/records/`` (with its
+per-example rows beside it as ``<id>.examples.jsonl`` when the comparison's folder had an
+``examples.jsonl``), and one checkpoint sweep per file under ``<leaderboard>/sweeps/``.
 
 A record's id names the pair and hashes what makes it a distinct result (both model
 fingerprints, the task versions and the evaluation settings), so adding the same comparison
@@ -18,8 +20,11 @@ from typing import Any
 from dabench.errors import DabenchError
 from dabench.leaderboard.definition import write_default_definition
 from dabench.comparison import read_comparison
+from dabench.example_rows import EXAMPLES_FILE, read_examples
 
 RECORDS_DIR = "records"
+SWEEPS_DIR = "sweeps"
+EXAMPLES_SUFFIX = ".examples.jsonl"
 _SLUG = re.compile(r"[^a-z0-9._]+")
 _SAFE_ID = re.compile(r"[a-z0-9][a-z0-9._-]*")
 
@@ -61,32 +66,77 @@ def _canonical(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
+def sweep_id(sweep: dict[str, Any]) -> str:
+    """``sweep-<base>-<hash8>``: the base, and a hash of every checkpoint's fingerprint and the tasks."""
+    key = {"base": sweep["base"]["fingerprint"], "tasks": sweep.get("config", {}).get("tasks"),
+           "checkpoints": [p["comparison"]["adapted"]["fingerprint"] for p in sweep["checkpoints"]]}
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode("utf-8")).hexdigest()[:8]
+    return f"sweep-{slug(sweep['base']['name'])}-{digest}"
+
+
+def _read(path: Path) -> tuple[str, dict[str, Any], Path | None]:
+    """(kind, checked content, its examples file) of a result file: a comparison or a sweep."""
+    from dabench.sweep import SCHEMA as SWEEP_SCHEMA, check_sweep
+
+    try:
+        head = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        head = None  # read_comparison names what is wrong with the file
+    if isinstance(head, dict) and head.get("schema") == SWEEP_SCHEMA:
+        return "sweep", check_sweep(head, str(path)), None
+    data = read_comparison(path)
+    examples = path.parent / EXAMPLES_FILE
+    if not examples.is_file():
+        return "comparison", data, None
+    rows = read_examples(examples)
+    counts = {t["task"]: t["n"] for t in data["tasks"]}
+    for task, task_rows in rows.items():
+        if counts.get(task) != len(task_rows):
+            raise DabenchError(f"{examples}: does not belong to {path} (task {task!r}: {len(task_rows)} rows, the "
+                               f"comparison has {counts.get(task, 'no such task')}); move it away or rerun the comparison")
+    return "comparison", data, examples
+
+
 def add_records(paths: list[str | Path], directory: str | Path) -> list[Added]:
-    """Validate each comparison JSON and file it under ``directory/records/<id>.json``.
+    """Validate each result file (``comparison.json``, with the ``examples.jsonl`` beside it when
+    there is one, or ``sweep.json``) and file it under ``directory/records/`` or ``sweeps/``.
 
     All files are validated before any is written, so a bad one adds nothing. Creates the
     folder and a default ``leaderboard.yaml`` when they do not exist.
     """
     if not paths:
-        raise DabenchError("pass at least one comparison.json to add")
-    loaded = [(Path(p), read_comparison(p)) for p in paths]
+        raise DabenchError("pass at least one comparison.json or sweep.json to add")
+    loaded = [_read(Path(p)) for p in paths]
     directory = Path(directory)
-    records = directory / RECORDS_DIR
-    records.mkdir(parents=True, exist_ok=True)
+    (directory / RECORDS_DIR).mkdir(parents=True, exist_ok=True)
     write_default_definition(directory)
     out = []
-    for _, data in loaded:
-        rid = record_id(data)
-        target = records / f"{rid}.json"
-        text = _canonical(data)
-        if target.exists():
-            status = "unchanged" if target.read_text(encoding="utf-8") == text else "updated"
+    for kind, data, examples in loaded:
+        if kind == "sweep":
+            rid = sweep_id(data)
+            target = directory / SWEEPS_DIR / f"{rid}.json"
         else:
-            status = "added"
-        if status != "unchanged":
-            target.write_bytes(text.encode("utf-8"))
+            rid = record_id(data)
+            target = directory / RECORDS_DIR / f"{rid}.json"
+        status = _put(target, _canonical(data).encode("utf-8"))
+        if examples is not None:
+            status = _merge_status(status, _put(target.with_name(rid + EXAMPLES_SUFFIX), examples.read_bytes()))
         out.append(Added(rid, target, status))
     return out
+
+
+def _put(target: Path, content: bytes) -> str:
+    """Write ``content`` unless the file already holds it; added | updated | unchanged."""
+    if target.exists() and target.read_bytes() == content:
+        return "unchanged"
+    status = "updated" if target.exists() else "added"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(content)
+    return status
+
+
+def _merge_status(a: str, b: str) -> str:
+    return a if a != "unchanged" else ("updated" if b != "unchanged" else a)
 
 
 def load_records(directory: str | Path) -> list[tuple[str, dict[str, Any]]]:
@@ -102,3 +152,23 @@ def load_records(directory: str | Path) -> list[tuple[str, dict[str, Any]]]:
                                "`dabench leaderboard add`")
         out.append((rid, read_comparison(path)))
     return out
+
+
+def load_sweeps(directory: str | Path) -> list[tuple[str, dict[str, Any]]]:
+    """Every sweep of a leaderboard as ``(id, sweep)``, sorted by id (none when it has no sweeps/)."""
+    from dabench.sweep import check_sweep
+
+    out = []
+    for path in sorted((Path(directory) / SWEEPS_DIR).glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise DabenchError(f"{path}: cannot be read as JSON ({exc.__class__.__name__}); re-add the sweep") from None
+        out.append((path.stem, check_sweep(data, str(path))))
+    return out
+
+
+def load_examples(directory: str | Path, rid: str) -> tuple[Path, dict[str, list[dict[str, Any]]]] | None:
+    """A record's published per-example rows (its file and the rows by task), or None."""
+    path = Path(directory) / RECORDS_DIR / f"{rid}{EXAMPLES_SUFFIX}"
+    return (path, read_examples(path)) if path.is_file() else None

@@ -1,4 +1,7 @@
-"""Build a leaderboard's static site: overview, one page per pair, a methods page.
+"""Build a leaderboard's static site: an overview (the pairs × tasks table, every result, and
+the gain/cost plot), a page per pair (its report, provenance, the command that reproduces it,
+downloads of the record and of every per-example row), a flip drill-down per task, a page per
+checkpoint sweep (its trajectory plot), and a methods page.
 
 Plain HTML files with relative links, inline CSS and JS (sortable, filterable tables) and
 plots as ``data:`` images, so the site works from ``file://`` and from any static host. The
@@ -13,13 +16,20 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, TypedDict
 
+from markupsafe import Markup
+
 from dabench.leaderboard.definition import LeaderboardDefinition, load_definition
-from dabench.leaderboard.records import load_records
+from dabench.leaderboard.flips import flip_page_name, flip_view
+from dabench.leaderboard.gain_cost import Point, gain_cost_svg, point_of
+from dabench.leaderboard.provenance import provenance, reproduce_command
+from dabench.leaderboard.records import EXAMPLES_SUFFIX, load_examples, load_records, load_sweeps
 from dabench.render import fmt
 from dabench.render.html import comparison_view, environment, page_assets, sort_key
 from dabench.render.regime_fmt import regime_label, regime_of, score
+from dabench.render.sweep_report import trajectory_svg
 
 PAIRS_DIR = "pairs"
+SWEEPS_DIR = "sweeps"
 
 
 class _Column(TypedDict):
@@ -75,6 +85,7 @@ def overview_view(records: list[tuple[str, dict[str, Any]]], definition: Leaderb
                 cells.append(None)
                 continue
             cells.append({
+                "flip_href": f"{PAIRS_DIR}/{rid}/{flip_page_name(t['task'])}",
                 "verdict": t["verdict"], "delta": fmt.signed(t["delta"]), "delta_value": sort_key(t["delta"]),
                 "ci": fmt.interval(t["ci"]),
                 "title": (f"{t['metric']}: base {fmt.num(t['base'])}, adapted {fmt.num(t['adapted'])}, "
@@ -91,6 +102,7 @@ def overview_view(records: list[tuple[str, dict[str, Any]]], definition: Leaderb
                 "delta": fmt.signed(t["delta"]), "delta_value": sort_key(t["delta"]), "ci": fmt.interval(t["ci"]),
                 "verdict": t["verdict"], "p_adjusted": fmt.pval(t["p_adjusted"]),
                 "p_adjusted_value": sort_key(t["p_adjusted"]), "flags": fmt.flags(t),
+                "flip_href": f"{PAIRS_DIR}/{rid}/{flip_page_name(t['task'])}",
             })
         pairs.append({
             "id": rid, "href": href, "label": _pair_label(data),
@@ -119,32 +131,117 @@ def overview_view(records: list[tuple[str, dict[str, Any]]], definition: Leaderb
     }
 
 
-def _write(path: Path, text: str) -> Path:
+def sweep_label(sweep: dict[str, Any]) -> str:
+    return f"sweep of {len(sweep['checkpoints'])} checkpoints against {sweep['base']['name']}"
+
+
+def plot_view(records: list[tuple[str, dict[str, Any]]], sweeps: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """The gain/cost plot (SVG), the points in a table, and the pairs left off it."""
+    points: list[Point] = []
+    left_off = []
+    for rid, data in records:
+        point = point_of(data, _pair_label(data), f"{PAIRS_DIR}/{rid}.html")
+        if point is None:
+            left_off.append(_pair_label(data))
+        else:
+            points.append(point)
+    for sid, sw in sweeps:
+        for cp in sw["checkpoints"]:
+            label = f"{cp['name']} (step {cp['step']})" if cp["step"] is not None else cp["name"]
+            point = point_of(cp["comparison"], label, f"{SWEEPS_DIR}/{sid}.html", series=sid)
+            if point is not None:
+                points.append(point)
+    rows = [{"label": p.label, "href": p.href, "x": f"{p.x:+.2f}%", "x_ci": f"[{p.x_lo:+.2f}, {p.x_hi:+.2f}]",
+             "y": f"{p.y:+.2f}%", "y_ci": f"[{p.y_lo:+.2f}, {p.y_hi:+.2f}]"} for p in points]
+    return {"svg": Markup(gain_cost_svg(points)), "points": rows, "left_off": left_off}
+
+
+def sweeps_view(sweeps: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """A row per sweep for the overview."""
+    out = []
+    for sid, sw in sweeps:
+        onset = [f"{task}: {step}" for task, step in sw["forgetting_onset"].items() if step is not None]
+        out.append({"href": f"{SWEEPS_DIR}/{sid}.html", "label": sweep_label(sw), "base": sw["base"]["name"],
+                    "checkpoints": len(sw["checkpoints"]), "recommendation": sw["recommendation"]["reason"],
+                    "onset": "; ".join(onset) or "no significant loss"})
+    return out
+
+
+def sweep_page_view(sweep: dict[str, Any]) -> dict[str, Any]:
+    """A sweep page: a trajectory plot per category, the recommendation, the onset, every point."""
+    tasks = sweep["checkpoints"][0]["comparison"]["tasks"]
+    panels = [{"category": cat, "svg": Markup(trajectory_svg(sweep, cat, [t["task"] for t in members]))}
+              for cat, members in fmt.grouped_tasks(tasks)]
+    rows = [{"checkpoint": cp["name"], "step": "" if cp["step"] is None else cp["step"], "task": t["task"],
+             "delta": fmt.signed(t["delta"]), "ci": fmt.interval(t["ci"]), "p_adjusted": fmt.pval(t["p_adjusted"]),
+             "verdict": t["verdict"]} for cp in sweep["checkpoints"] for t in cp["comparison"]["tasks"]]
+    cfg = sweep.get("config") or {}
+    return {"label": sweep_label(sweep), "base": sweep["base"], "panels": panels, "rows": rows,
+            "recommendation": sweep["recommendation"]["reason"], "onset": sweep["forgetting_onset"],
+            "family": f"{cfg.get('correction', 'holm')} over checkpoints × tasks, α = {cfg.get('alpha', 0.05)}",
+            "dabench_version": sweep.get("dabench_version", ""), "created": sweep.get("created", "")}
+
+
+def _write(path: Path, content: str | bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(text.encode("utf-8"))
+    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
     return path
 
 
-def build_site(directory: str | Path, out_dir: str | Path) -> list[Path]:
-    """Write the site of the leaderboard in ``directory`` to ``out_dir``; returns the pages written.
+def _pair_pages(directory: Path, out_dir: Path, rid: str, data: dict[str, Any], title: str,
+                env: Any, assets: dict[str, Any]) -> list[Path]:
+    """A pair's page, its flip pages and its downloads."""
+    published = load_examples(directory, rid)
+    rows_by_task = published[1] if published else {}
+    pair_dir = out_dir / PAIRS_DIR
+    written = [_write(pair_dir / f"{rid}.json", (directory / "records" / f"{rid}.json").read_bytes())]
+    if published:
+        written.append(_write(pair_dir / f"{rid}{EXAMPLES_SUFFIX}", published[0].read_bytes()))
+    flip_template = env.get_template("lb_flips.html.j2")
+    flip_links = []
+    for t in data["tasks"]:
+        view = flip_view(t, rows_by_task.get(t["task"]) if published else None)
+        name = flip_page_name(t["task"])
+        written.append(_write(pair_dir / rid / name, flip_template.render(
+            f=view, pair=_pair_label(data), pair_href=f"../{rid}.html", lb_title=title, **assets)))
+        flip_links.append({"task": t["task"], "href": f"{rid}/{name}", "base_better": len(view["base_better"]),
+                           "adapted_better": len(view["adapted_better"]), "complete": view["complete"]})
+    page = env.get_template("lb_pair.html.j2").render(
+        c=comparison_view(data), record_id=rid, lb_title=title, provenance=provenance(data),
+        command=reproduce_command(data), flips=flip_links, record_href=f"{rid}.json",
+        examples_href=f"{rid}{EXAMPLES_SUFFIX}" if published else None, **assets)
+    return [_write(pair_dir / f"{rid}.html", page), *written]
 
-    Pair pages left in ``out_dir/pairs/`` by an earlier build whose record is gone are removed.
+
+def build_site(directory: str | Path, out_dir: str | Path) -> list[Path]:
+    """Write the site of the leaderboard in ``directory`` to ``out_dir``; returns the files written.
+
+    Files left under ``out_dir/pairs/`` and ``out_dir/sweeps/`` by an earlier build whose record
+    is gone are removed.
     """
     directory, out_dir = Path(directory), Path(out_dir)
     definition = load_definition(directory)
     records = [(rid, data) for rid, data in load_records(directory) if definition.selects(data)]
+    sweeps = [(sid, sw) for sid, sw in load_sweeps(directory)
+              if any(definition.selects(cp["comparison"]) for cp in sw["checkpoints"])]
     env, assets = environment(), page_assets()
     lb = overview_view(records, definition)
+    lb.update(plot=plot_view(records, sweeps), sweeps=sweeps_view(sweeps))
     written = [
         _write(out_dir / "index.html", env.get_template("lb_index.html.j2").render(lb=lb, **assets)),
         _write(out_dir / "methods.html", env.get_template("lb_methods.html.j2").render(lb=lb, **assets)),
     ]
-    pair_template = env.get_template("lb_pair.html.j2")
     for rid, data in records:
-        html = pair_template.render(c=comparison_view(data), record_id=rid, lb_title=definition.title, **assets)
-        written.append(_write(out_dir / PAIRS_DIR / f"{rid}.html", html))
-    keep = set(written)
-    for stale in sorted((out_dir / PAIRS_DIR).glob("*.html")):
-        if stale not in keep:
-            stale.unlink()
+        written += _pair_pages(directory, out_dir, rid, data, definition.title, env, assets)
+    sweep_template = env.get_template("lb_sweep.html.j2")
+    for sid, sw in sweeps:
+        written.append(_write(out_dir / SWEEPS_DIR / f"{sid}.html",
+                              sweep_template.render(s=sweep_page_view(sw), lb_title=definition.title, **assets)))
+    keep = {p.resolve() for p in written}
+    for folder in (out_dir / PAIRS_DIR, out_dir / SWEEPS_DIR):
+        for stale in sorted(folder.rglob("*"), reverse=True) if folder.is_dir() else []:
+            if stale.is_file() and stale.resolve() not in keep:
+                stale.unlink()
+            elif stale.is_dir() and not any(stale.iterdir()):
+                stale.rmdir()
     return written

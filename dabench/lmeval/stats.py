@@ -14,6 +14,7 @@ import numpy as np
 
 from dabench._version import __version__
 from dabench.comparison import DISAGREEMENTS_KEPT, Comparison, ModelInfo, TaskResult, created_now
+from dabench.example_rows import disagreements, example_row
 from dabench.lmeval.pairing import PairedTask
 from dabench.metrics.base import Metric, Values, safe_divide
 from dabench.stats import paired_test
@@ -61,17 +62,15 @@ def task_result(p: PairedTask, *, category: str, resamples: int, seed: int, alph
     for m in p.metrics[1:]:
         sb, sa = float(p.base[m].mean()), float(p.adapted[m].mean())
         secondary[m] = {"base": sb, "adapted": sa, "delta": sa - sb}
-    disagree = []
-    for i in np.flatnonzero(p.base[head] != p.adapted[head])[:DISAGREEMENTS_KEPT]:
-        d = p.doc_ids[int(i)]
-        doc = p.docs.get(d)
-        disagree.append({"id": str(d), "input": _short(doc), "reference": "",
-                         "base_prediction": f"{head}={p.base[head][i]:g}",
-                         "adapted_prediction": f"{head}={p.adapted[head][i]:g}"})
     result = TaskResult.from_paired(
         res, task=f"lmeval:{p.task}", category=category, metric=head, n=len(p.doc_ids), secondary=secondary,
-        templates={"base": "lm-eval", "adapted": "lm-eval"}, disagreements=disagree,
+        templates={"base": "lm-eval", "adapted": "lm-eval"},
     )
+    result.examples = [
+        example_row(str(d), _short(p.docs.get(d)), "", f"{head}={p.base[head][i]:g}", f"{head}={p.adapted[head][i]:g}",
+                    base_score=float(p.base[head][i]), adapted_score=float(p.adapted[head][i]))
+        for i, d in enumerate(p.doc_ids)]
+    result.disagreements = disagreements(result.examples, list(p.base[head] != p.adapted[head]), DISAGREEMENTS_KEPT)
     return result, res
 
 

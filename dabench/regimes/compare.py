@@ -19,6 +19,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from dabench.comparison import DISAGREEMENTS_KEPT, Comparison, ModelInfo, TaskResult
+from dabench.example_rows import disagreements, example_row
 from dabench.data import resolve_data_dir
 from dabench.errors import TaskError
 from dabench.executors import Executor
@@ -333,20 +334,20 @@ def _task_result(regime: str, spec: TaskSpec, data: RegimeData, runs_b: Runs, ru
     vote_b, vote_a = majority(pb, len(spec.labels)), majority(pa, len(spec.labels))
     result = TaskResult.from_paired(
         res, task=spec.name, category=spec.category_for(domain), metric=spec.metric, n=len(refs),
-        secondary=secondary, disagreements=_disagreements(spec, data, vote_b, vote_a), regime=details,
+        secondary=secondary, regime=details,
     )
+    result.examples = _rows(spec, data, vote_b, vote_a, refs)
+    result.disagreements = disagreements(result.examples, list(vote_b != vote_a), DISAGREEMENTS_KEPT)
     return result, res
 
 
-def _disagreements(spec: TaskSpec, data: RegimeData, pred_b: np.ndarray, pred_a: np.ndarray) -> list[dict[str, str]]:
-    out = []
-    for i in np.flatnonzero(pred_b != pred_a)[:DISAGREEMENTS_KEPT]:
-        ex = data.test.examples[int(i)]
-        out.append({
-            "id": ex.id,
-            "input": " | ".join(ex.inputs.values()),
-            "reference": spec.verbalizers.get(ex.label or "", ex.label or ""),
-            "base_prediction": spec.verbalizers[spec.labels[int(pred_b[i])]],
-            "adapted_prediction": spec.verbalizers[spec.labels[int(pred_a[i])]],
-        })
-    return out
+def _rows(spec: TaskSpec, data: RegimeData, pred_b: np.ndarray, pred_a: np.ndarray, refs: np.ndarray
+          ) -> list[dict[str, Any]]:
+    """Every test example's row (the predictions: majority votes over seeds), scored right / wrong."""
+    def shown(i: int) -> str:
+        return spec.verbalizers[spec.labels[int(i)]]
+
+    return [example_row(ex.id, " | ".join(ex.inputs.values()), spec.verbalizers.get(ex.label or "", ex.label or ""),
+                        shown(pred_b[i]), shown(pred_a[i]), base_score=float(pred_b[i] == refs[i]),
+                        adapted_score=float(pred_a[i] == refs[i]))
+            for i, ex in enumerate(data.test.examples)]

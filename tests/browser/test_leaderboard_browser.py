@@ -134,3 +134,82 @@ def test_sort_filter_follow_link_and_nothing_runs(site, driver):
     driver.find_element(By.ID, "nav-overview").click()
     WebDriverWait(driver, 30).until(lambda d: d.current_url.endswith("/index.html"))
     assert driver.execute_script("return typeof window.__pwned") == "undefined"
+
+
+@pytest.fixture(scope="module")
+def pairs_site(tmp_path_factory) -> Path:
+    """The published MiniLM records, a sweep, and a pair whose per-example rows carry a payload."""
+    from dabench.example_rows import example_row, write_examples
+    from tests.fake_comparison import fake_sweep
+
+    tmp = tmp_path_factory.mktemp("lb-pairs")
+    repo_records = Path(__file__).resolve().parents[2] / "leaderboards" / "records"
+    run = tmp / "run"
+    run.mkdir()
+    evil = fake_comparison([
+        fake_task("chemprot", n=4, delta=-0.25, ci=(-0.5, 0.0), p_value=0.3),
+        fake_task("rte", category="out-of-domain", n=2, delta=0.0, ci=(-0.1, 0.1), p_value=1.0),
+    ], adapted_name="evil-rows", adapted_fp="d" * 64)
+    (run / "comparison.json").write_text(json.dumps(evil), encoding="utf-8")
+    rows = [example_row(f"c{i}", f"input {i}", "CPR:3", "CPR:3", PAYLOAD if i == 0 else "CPR:3",
+                        base_score=1.0, adapted_score=0.0 if i == 0 else 1.0) for i in range(4)]
+    write_examples({"chemprot": rows, "rte": [example_row(f"r{i}", "x", "True", "True", "True", base_score=1.0,
+                                                          adapted_score=1.0) for i in range(2)]},
+                   run / "examples.jsonl")
+    add_records([*sorted(repo_records.glob("*.json")), run / "comparison.json", fake_sweep(tmp / "sweep.json")],
+                tmp / "leaderboards")
+    build_site(tmp / "leaderboards", tmp / "site")
+    return tmp / "site"
+
+
+def _only_local_requests(driver) -> None:
+    """Every resource the page loaded (and the page itself) came from file: or data:."""
+    urls = driver.execute_script(
+        "return [location.href].concat(performance.getEntriesByType('resource').map(e => e.name));")
+    assert urls and all(u.startswith(("file:", "data:")) for u in urls), urls
+
+
+def test_gain_cost_plot_flip_page_sweep_page_and_no_network(pairs_site, driver):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get((pairs_site / "index.html").as_uri())
+    _ready(driver)
+    _only_local_requests(driver)
+    # the plot renders: the MiniLM intrinsic pair and the evil pair (both have in-domain and
+    # out-of-domain tasks) plus the sweep's three checkpoints; the fine-tune/probe pairs
+    # (chemprot only) are listed as not plotted
+    box = driver.execute_script("const r = document.getElementById('gain-cost').getBoundingClientRect();"
+                                "return [r.width, r.height];")
+    assert box[0] > 300 and box[1] > 200
+    assert driver.execute_script("return document.querySelectorAll('#gain-cost circle.pair-point').length") == 2
+    assert driver.execute_script("return document.querySelectorAll('#gain-cost circle.sweep-point').length") == 3
+    drawn = driver.execute_script("return Array.from(document.querySelectorAll('#gain-cost circle'))"
+                                  ".every(c => c.getBoundingClientRect().width > 0)")
+    assert drawn is True
+    assert "minilm-chemprot-mlm vs all-MiniLM-L6-v2 (fine-tune" in driver.find_element(By.ID, "left-off").text
+
+    # a flip page opens from the table: the evil pair's chemprot cell
+    row = [r for r in driver.find_elements(By.CSS_SELECTOR, "#overview tbody tr") if "evil-rows" in r.text][0]
+    row.find_element(By.CSS_SELECTOR, "a.flip-link").click()
+    WebDriverWait(driver, 30).until(lambda d: "/flips-chemprot-" in d.current_url)
+    _ready(driver)
+    _only_local_requests(driver)
+    assert driver.find_element(By.ID, "base-better").text == "Base right, adapted wrong (1)"
+    cell = driver.find_element(By.CSS_SELECTOR, "#base-better-table td.adapted-prediction")
+    assert cell.text == PAYLOAD
+    assert driver.execute_script("return typeof window.__pwned") == "undefined"
+    assert driver.execute_script("return document.scripts.length") == 1
+    driver.find_element(By.ID, "back-to-pair").click()
+    WebDriverWait(driver, 30).until(lambda d: d.current_url.endswith(".html") and "/flips-" not in d.current_url)
+    assert "dabench compare" in driver.find_element(By.ID, "reproduce").text
+
+    # the sweep page, from the overview's sweeps table: its trajectory plots render
+    driver.get((pairs_site / "index.html").as_uri())
+    _ready(driver)
+    driver.find_element(By.CSS_SELECTOR, "a.sweep-link").click()
+    WebDriverWait(driver, 30).until(lambda d: "/sweeps/" in d.current_url)
+    _ready(driver)
+    _only_local_requests(driver)
+    assert driver.execute_script("return document.querySelectorAll('svg.trajectory').length") == 2
+    assert "checkpoint-100<b>" in driver.find_element(By.ID, "sweep-table").text

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from dabench.example_rows import TEXT_FIELDS, read_examples
+from dabench.leaderboard.provenance import reproduce_command
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -39,6 +43,32 @@ def test_compare_writes_comparison_json(lm_pair, shared_data, tmp_path):
                   "--json")
     assert as_json.returncode == 0
     assert json.loads(as_json.stdout)["tasks"] == data["tasks"]
+
+    # every example's row is written beside comparison.json; the rows reproduce each task's Δ
+    # (accuracy: the mean of the per-example scores) and its kept disagreements
+    rows = read_examples(out / "examples.jsonl")
+    assert list(rows) == ["sst2", "rte"]
+    for t in data["tasks"]:
+        task_rows = rows[t["task"]]
+        assert len(task_rows) == t["n"] == 20
+        base_acc = sum(r["base_score"] for r in task_rows) / 20
+        adapted_acc = sum(r["adapted_score"] for r in task_rows) / 20
+        assert base_acc == pytest.approx(t["base"], abs=1e-12) and adapted_acc == pytest.approx(t["adapted"], abs=1e-12)
+        differ = [r for r in task_rows if r["base_prediction"] != r["adapted_prediction"]]
+        assert t["disagreements"] == [{k: r[k] for k in TEXT_FIELDS} for r in differ[:5]]
+        assert all(part.strip() in r["prompt"] for r in task_rows for part in r["input"].split(" | "))
+
+    # the leaderboard publishes the rows, and its reproduce command reruns to the same numbers
+    assert run("leaderboard", "add", str(out / "comparison.json"), "--dir", str(tmp_path / "lb")).returncode == 0
+    (record,) = (tmp_path / "lb" / "records").glob("*.json")
+    assert (record.parent / f"{record.stem}.examples.jsonl").read_bytes() == (out / "examples.jsonl").read_bytes()
+    command = shlex.split(reproduce_command(data))
+    assert command[:2] == ["dabench", "compare"] and "--limit" in command and "--resamples" in command
+    again = run(*command[1:], "--out", str(tmp_path / "again"), "--store", str(tmp_path / "s2.sqlite"))
+    assert again.returncode == 0, again.stderr
+    redone = json.loads((tmp_path / "again" / "comparison.json").read_text())
+    assert [{k: t[k] for k in ("task", "base", "adapted", "delta", "ci", "p_value")} for t in redone["tasks"]] == \
+           [{k: t[k] for k in ("task", "base", "adapted", "delta", "ci", "p_value")} for t in data["tasks"]]
 
 
 def test_unknown_task(lm_pair, shared_data, tmp_path):

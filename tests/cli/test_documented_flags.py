@@ -1,5 +1,5 @@
-"""Every flag that README.md and docs/*.md show for ``compare``, ``gate`` and ``lmeval
-compare`` is accepted by that command; the checkpoint flags of docs/engines.md by every
+"""Every flag that README.md and docs/*.md show for ``compare``, ``gate``, ``lmeval compare``,
+``sweep`` and ``leaderboard add|build`` is accepted by that command; the checkpoint flags of docs/engines.md by every
 command that loads checkpoints; and the commands that run models share their option flags
 (declared once in ``dabench.options``)."""
 
@@ -17,7 +17,9 @@ from dabench.options import all_fields
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-COMMANDS = {"compare": ("compare",), "gate": ("gate",), "lmeval compare": ("lmeval", "compare")}
+COMMANDS = {"compare": ("compare",), "gate": ("gate",), "lmeval compare": ("lmeval", "compare"),
+            "sweep": ("sweep",), "leaderboard add": ("leaderboard", "add"),
+            "leaderboard build": ("leaderboard", "build")}
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 
 
@@ -42,7 +44,7 @@ def _command_lines(text: str) -> list[tuple[str, str]]:
     joined = re.sub(r"\\\n\s*", " ", text)
     out = []
     for line in joined.splitlines():
-        for m in re.finditer(r"dabench (lmeval compare|compare|gate)\b(.*)", line):
+        for m in re.finditer(r"dabench (lmeval compare|leaderboard add|leaderboard build|compare|gate|sweep)\b(.*)", line):
             out.append((m.group(1), m.group(2).split("`")[0] if "`" in line[:m.start()] else m.group(2)))
     return out
 

@@ -102,3 +102,20 @@ def test_printed_gate_command_fails_the_base_on_the_in_domain_task(
     printed = capsys.readouterr().out
     assert code == 1
     assert "FAIL demo_domain" in printed and "1 of 1 tasks fail: demo_domain" in printed
+
+
+def test_printed_leaderboard_command_builds_the_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """The last line `dabench demo` prints is one command that files its result and builds the site."""
+    from dabench.cli.demo_cmd import leaderboard_hint
+    from tests.fake_comparison import three_task_comparison
+
+    monkeypatch.chdir(tmp_path)
+    out = Path("reports/demo")
+    out.mkdir(parents=True)
+    (out / "comparison.json").write_text(json.dumps(three_task_comparison()), encoding="utf-8")
+    hint = leaderboard_hint(out)
+    assert hint == ("build a leaderboard from it: dabench leaderboard build reports/demo/comparison.json "
+                    "--dir reports/demo/leaderboard --out reports/demo/site")
+    assert _main(shlex.split(hint.split(": ", 1)[1])[1:]) == 0
+    assert (out / "site" / "index.html").is_file() and len(list((out / "leaderboard" / "records").glob("*.json"))) == 1

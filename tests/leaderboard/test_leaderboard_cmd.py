@@ -22,8 +22,20 @@ def test_add_then_build(tmp_path, capsys):
     assert _main(["leaderboard", "add", str(src), "--dir", str(lb)]) == 0
     assert capsys.readouterr().out.startswith("unchanged ")
     assert _main(["leaderboard", "build", "--dir", str(lb), "--out", str(site)]) == 0
-    assert "wrote 3 pages" in capsys.readouterr().out
+    assert "wrote 7 files" in capsys.readouterr().out  # overview, methods, pair page, record, 3 flip pages
     assert (site / "index.html").is_file() and len(list((site / "pairs").glob("*.html"))) == 1
+
+
+def test_build_adds_the_results_it_is_given(tmp_path, capsys):
+    """The one command the demo prints: add the result files, then build."""
+    src = tmp_path / "comparison.json"
+    src.write_text(json.dumps(three_task_comparison()), encoding="utf-8")
+    assert _main(["leaderboard", "build", str(src), "--dir", str(tmp_path / "lb"), "--out", str(tmp_path / "site")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("added ") and "wrote 7 files" in out
+    assert len(list((tmp_path / "lb" / "records").glob("*.json"))) == 1
+    assert _main(["leaderboard", "build", str(tmp_path / "missing.json"), "--dir", str(tmp_path / "lb")]) == 2
+    assert "missing.json: file not found" in capsys.readouterr().err
 
 
 def test_bad_input_exits_2(tmp_path, capsys):

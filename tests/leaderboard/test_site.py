@@ -37,8 +37,12 @@ def test_site_pages_and_overview(tmp_path):
     out = tmp_path / "site"
     pages = build_site(lb, out)
     names = sorted(str(p.relative_to(out)) for p in pages)
-    assert names[:2] == ["index.html", "methods.html"] and len(names) == 4
+    assert names[:2] == ["index.html", "methods.html"]
     assert all(n.startswith("pairs/") for n in names[2:])
+    pair_pages = [n for n in names if n.count("/") == 1 and n.endswith(".html")]
+    flip_pages = [n for n in names if n.count("/") == 2 and "/flips-" in n]
+    assert len(pair_pages) == 2 and len(flip_pages) == 3 + 2  # a flip page per task of each pair
+    assert len([n for n in names if n.endswith(".json")]) == 2  # each record, for download
     index = audit((out / "index.html").read_text(encoding="utf-8"))
     assert_safe(index)
     text = " ".join(index.text.split())
@@ -52,6 +56,8 @@ def test_site_pages_and_overview(tmp_path):
     assert len(hrefs) == 2 and all((out / h).is_file() for h in hrefs)
     # every relative link of every page resolves to a file of the site
     for page in pages:
+        if page.suffix == ".html":
+            assert_safe(audit(page.read_text(encoding="utf-8")))  # flip pages hold the evil outputs too
         for a in audit(page.read_text(encoding="utf-8")).by_tag("a"):
             target = a["href"].split("#")[0]
             if target:
@@ -62,7 +68,7 @@ def test_pair_pages_escape_model_output(tmp_path):
     lb = _lb(tmp_path)
     out = tmp_path / "site"
     build_site(lb, out)
-    (evil_page,) = [p for p in (out / "pairs").iterdir() if p.name.startswith("evil")]
+    (evil_page,) = [p for p in (out / "pairs").glob("*.html") if p.name.startswith("evil")]
     html = evil_page.read_text(encoding="utf-8")
     page = audit(html)
     assert_safe(page)
@@ -84,7 +90,8 @@ def test_rebuild_is_identical_and_drops_stale_pages(tmp_path):
     # restrict the leaderboard to one pair: the other pair's page goes away
     (lb / DEFINITION_FILE).write_text("pairs: [{adapted: gpt2-biomed}]\ntasks: [chemprot]\n", encoding="utf-8")
     pages = build_site(lb, a)
-    assert len(list((a / "pairs").iterdir())) == 1 and len(pages) == 3
+    assert len(list((a / "pairs").glob("*.html"))) == 1 and len(list((a / "pairs").glob("*/*.html"))) == 3
+    assert len(list((a / "pairs").iterdir())) == 3 and len(pages) == 2 + 1 + 1 + 3  # pair page, record, its dir
     index = audit((a / "index.html").read_text(encoding="utf-8"))
     assert "trex" not in index.text and "1 win (100.0%)" in " ".join(index.text.split())
 
