@@ -58,13 +58,18 @@ def flips(rows: Iterable[Mapping[str, Any]]) -> tuple[list[Mapping[str, Any]], l
     return base_better, adapted_better
 
 
-def write_examples(tasks: Mapping[str, Sequence[Mapping[str, Any]]], path: str | Path) -> Path:
-    """Write every task's rows to one JSONL file (``task`` first on each line)."""
+def write_examples(tasks: Mapping[str, Sequence[Mapping[str, Any]]], path: str | Path,
+                   by_checkpoint: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]] | None = None) -> Path:
+    """Write every task's rows to one JSONL file (``task`` first on each line); for a sweep,
+    ``by_checkpoint`` (checkpoint name → its tasks' rows) instead, each line led by ``checkpoint``."""
     path = Path(path)
+    groups = by_checkpoint.items() if by_checkpoint is not None else [(None, tasks)]
     with path.open("w", encoding="utf-8") as fh:
-        for task, rows in tasks.items():
-            for r in rows:
-                fh.write(json.dumps({"task": task, **r}, ensure_ascii=False) + "\n")
+        for checkpoint, task_rows in groups:
+            lead = {"checkpoint": checkpoint} if checkpoint is not None else {}
+            for task, rows in task_rows.items():
+                for r in rows:
+                    fh.write(json.dumps({**lead, "task": task, **r}, ensure_ascii=False) + "\n")
     return path
 
 

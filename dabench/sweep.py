@@ -188,9 +188,9 @@ def check_sweep(data: Any, source: str = "sweep") -> dict[str, Any]:
     if not isinstance(points, list) or not points:
         raise DabenchError(f"{source}: field 'checkpoints' must be a non-empty list")
     for i, p in enumerate(points):
-        if not isinstance(p, dict) or not isinstance(p.get("name"), str) or not (p.get("step") is None
-                                                                                  or isinstance(p["step"], int)):
-            raise DabenchError(f"{source}: checkpoints[{i}] must hold a name and a step (an integer or null)")
+        if not isinstance(p, dict) or not isinstance(p.get("name"), str) or not isinstance(p.get("path"), str) \
+                or not (p.get("step") is None or isinstance(p["step"], int)):
+            raise DabenchError(f"{source}: checkpoints[{i}] must hold a name, a path and a step (an integer or null)")
         check_comparison(p.get("comparison"), f"{source}: checkpoints[{i}].comparison")
     if not isinstance(data.get("recommendation"), dict) or not isinstance(data["recommendation"].get("reason"), str):
         raise DabenchError(f"{source}: field 'recommendation' must be an object with a 'reason'")

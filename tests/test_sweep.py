@@ -6,12 +6,15 @@ saved at increasing steps. In-domain Δ (−log perplexity of ChemProt text) ris
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import pytest
 from statsmodels.stats.multitest import multipletests
 
 from dabench.cli import main
+from dabench.leaderboard import add_records
+from dabench.leaderboard.provenance import sweep_command
 from dabench.sweep import checkpoint_step, ordered_checkpoints, sweep
 from tests._builders.models import build_checkpoint_series
 
@@ -75,6 +78,15 @@ def test_cli_writes_sweep_json_and_a_self_contained_report(lm_pair, series, shar
     html = (out / "report.html").read_text()
     assert html.count('<svg class="trajectory"') == 2  # one panel per category
     assert "<script" not in html and "http" not in html.replace("http-equiv", "")
+    # every checkpoint's per-example rows, published with the sweep by the leaderboard
+    lines = [json.loads(line) for line in (out / "examples.jsonl").read_text().splitlines()]
+    assert len(lines) == sum(t["n"] for c in data["checkpoints"] for t in c["comparison"]["tasks"])
+    assert {ln["checkpoint"] for ln in lines} == {c["name"] for c in data["checkpoints"]}
+    (added,) = add_records([out / "sweep.json"], tmp_path / "lb")
+    assert added.path.with_name(added.id + ".examples.jsonl").read_bytes() == (out / "examples.jsonl").read_bytes()
+    command = shlex.split(sweep_command(data))
+    assert command[:3] == ["dabench", "sweep", str(lm_pair[0])] and "--margin" in command and "--limit" in command
+    assert command[3:3 + len(STEPS)] == [c["path"] for c in data["checkpoints"]]
 
 
 def test_ordering_and_bad_input(tmp_path):

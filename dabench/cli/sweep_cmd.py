@@ -31,9 +31,11 @@ def sweep_command(
     """Compare every checkpoint with BASE on the same examples; one multiplicity correction over
     checkpoints x tasks; the trajectory, a recommendation (--margin) and the forgetting onset.
 
-    Writes sweep.json and report.html (a trajectory plot per category) to --out.
+    Writes sweep.json, examples.jsonl (every checkpoint's per-example rows) and report.html (a
+    trajectory plot per category) to --out.
     """
     from dabench.cli.output import default_out_dir
+    from dabench.example_rows import EXAMPLES_FILE, write_examples
     from dabench.render.sweep_report import sweep_html
     from dabench.sweep import sweep
 
@@ -49,11 +51,13 @@ def sweep_command(
     data = result.to_dict()
     (out_dir / "sweep.json").write_text(result.to_json(), encoding="utf-8")
     (out_dir / "report.html").write_text(sweep_html(data), encoding="utf-8")
+    rows = {p.name: p.comparison.examples() for p in result.points}
+    write_examples({}, out_dir / EXAMPLES_FILE, by_checkpoint=rows)
     if as_json:
         sys.stdout.write(result.to_json())
         return
     _print(data)
-    typer.echo(f"wrote {out_dir / 'sweep.json'}, {out_dir / 'report.html'}")
+    typer.echo(f"wrote {out_dir / 'sweep.json'}, {out_dir / EXAMPLES_FILE}, {out_dir / 'report.html'}")
 
 
 def _print(data: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 
 from dabench.comparison import Comparison, ModelInfo, TaskResult
 from dabench.data import resolve_data_dir
+from dabench.example_rows import example_row
 from dabench.errors import PairingError, TaskError
 from dabench.executors import Executor
 from dabench.intrinsic.documents import DocumentSet, load_documents
@@ -305,4 +306,11 @@ def _task_result(spec: IntrinsicSpec, docs: DocumentSet, rec_b: list[dict[str, A
         res, task=spec.name, category=spec.category_for(domain), metric=metric.name, n=int(stats_b.shape[0]),
         secondary={"perplexity": {"base": pb, "adapted": pa, "delta": pa - pb}}, regime=regime,
     )
+    kept = [d for d, k in zip(docs.documents, keep) if k]
+    per_b, per_a = -stats_b[:, 0] / stats_b[:, 1], -stats_a[:, 0] / stats_a[:, 1]
+    unit = spec.unit
+    result.examples = [
+        example_row(d.id, d.text if len(d.text) <= 300 else d.text[:299] + "…", "",
+                    f"nll/{unit} {-b:.4f}", f"nll/{unit} {-a:.4f}", base_score=float(b), adapted_score=float(a))
+        for d, b, a in zip(kept, per_b, per_a)]
     return result, res

@@ -1,5 +1,7 @@
 """A task's flip drill-down: the examples the base got right and the adapted wrong, and the
-reverse, each with its input, the prompt, the reference and both outputs.
+reverse, each with its input, the prompt, the reference and both outputs. (For a metric whose
+per-example value is not right/wrong, such as a document's perplexity: where each model scored
+better.)
 
 From the record's published per-example rows when it has them (every flip); otherwise from the
 few disagreements the comparison itself keeps, sorted by comparing each output with the
@@ -45,6 +47,8 @@ def flip_view(task: Mapping[str, Any], rows: Sequence[Mapping[str, Any]] | None)
                  "comparison with the examples.jsonl dabench compare writes beside it")
     else:
         where = "no per-example outputs in this record (this kind of comparison keeps none)"
+    binary = all(r.get(k) in (None, 0.0, 1.0) for r in source for k in ("base_score", "adapted_score"))
     return {"task": task["task"], "category": task["category"], "metric": task["metric"], "n": task["n"],
             "verdict": task["verdict"], "complete": complete, "source": where,
+            "better": ("right", "wrong") if binary else ("better", "worse"),
             "base_better": base_better, "adapted_better": adapted_better, "undecided": undecided}

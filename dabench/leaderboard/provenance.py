@@ -25,6 +25,16 @@ def reproduce_command(data: Mapping[str, Any]) -> str:
     return " ".join(shlex.quote(str(a)) for a in argv)
 
 
+def sweep_command(sweep: Mapping[str, Any]) -> str:
+    """The ``dabench sweep`` command line that reruns this sweep (checkpoint paths as recorded)."""
+    cfg = sweep.get("config") or {}
+    first = sweep["checkpoints"][0]["comparison"].get("config") or {}
+    stats = {k: cfg[k] for k in ("alpha", "margin", "correction") if k in cfg}
+    argv = ["dabench", "sweep", sweep["base"]["path"], *[cp["path"] for cp in sweep["checkpoints"]],
+            "--tasks", ",".join(cfg.get("tasks") or []), *command_flags({**replayed(first), **stats})]
+    return " ".join(shlex.quote(str(a)) for a in argv)
+
+
 def provenance(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(what, value) lines for a row's provenance block."""
     cfg, sig = data.get("config") or {}, data.get("signature") or {}

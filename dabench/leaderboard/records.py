@@ -83,18 +83,22 @@ def _read(path: Path) -> tuple[str, dict[str, Any], Path | None]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         head = None  # read_comparison names what is wrong with the file
     if isinstance(head, dict) and head.get("schema") == SWEEP_SCHEMA:
-        return "sweep", check_sweep(head, str(path)), None
-    data = read_comparison(path)
+        kind, data = "sweep", check_sweep(head, str(path))
+        counts: dict[str, int] = {}
+        for cp in data["checkpoints"]:
+            for t in cp["comparison"]["tasks"]:
+                counts[t["task"]] = counts.get(t["task"], 0) + t["n"]
+    else:
+        kind, data = "comparison", read_comparison(path)
+        counts = {t["task"]: t["n"] for t in data["tasks"]}
     examples = path.parent / EXAMPLES_FILE
     if not examples.is_file():
-        return "comparison", data, None
-    rows = read_examples(examples)
-    counts = {t["task"]: t["n"] for t in data["tasks"]}
-    for task, task_rows in rows.items():
+        return kind, data, None
+    for task, task_rows in read_examples(examples).items():
         if counts.get(task) != len(task_rows):
             raise DabenchError(f"{examples}: does not belong to {path} (task {task!r}: {len(task_rows)} rows, the "
-                               f"comparison has {counts.get(task, 'no such task')}); move it away or rerun the comparison")
-    return "comparison", data, examples
+                               f"{kind} has {counts.get(task, 'no such task')}); move it away or rerun the {kind}")
+    return kind, data, examples
 
 
 def add_records(paths: list[str | Path], directory: str | Path) -> list[Added]:
@@ -168,7 +172,9 @@ def load_sweeps(directory: str | Path) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def load_examples(directory: str | Path, rid: str) -> tuple[Path, dict[str, list[dict[str, Any]]]] | None:
-    """A record's published per-example rows (its file and the rows by task), or None."""
-    path = Path(directory) / RECORDS_DIR / f"{rid}{EXAMPLES_SUFFIX}"
+def load_examples(directory: str | Path, rid: str, folder: str = RECORDS_DIR
+                  ) -> tuple[Path, dict[str, list[dict[str, Any]]]] | None:
+    """A record's (or, with ``folder=SWEEPS_DIR``, a sweep's) published per-example rows: its
+    file and the rows by task; None when none were published."""
+    path = Path(directory) / folder / f"{rid}{EXAMPLES_SUFFIX}"
     return (path, read_examples(path)) if path.is_file() else None

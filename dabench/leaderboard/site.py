@@ -21,7 +21,7 @@ from markupsafe import Markup
 from dabench.leaderboard.definition import LeaderboardDefinition, load_definition
 from dabench.leaderboard.flips import flip_page_name, flip_view
 from dabench.leaderboard.gain_cost import Point, gain_cost_svg, point_of
-from dabench.leaderboard.provenance import provenance, reproduce_command
+from dabench.leaderboard.provenance import provenance, reproduce_command, sweep_command
 from dabench.leaderboard.records import EXAMPLES_SUFFIX, load_examples, load_records, load_sweeps
 from dabench.render import fmt
 from dabench.render.html import comparison_view, environment, page_assets, sort_key
@@ -176,7 +176,10 @@ def sweep_page_view(sweep: dict[str, Any]) -> dict[str, Any]:
              "delta": fmt.signed(t["delta"]), "ci": fmt.interval(t["ci"]), "p_adjusted": fmt.pval(t["p_adjusted"]),
              "verdict": t["verdict"]} for cp in sweep["checkpoints"] for t in cp["comparison"]["tasks"]]
     cfg = sweep.get("config") or {}
+    checkpoints = [{"name": cp["name"], "step": cp["step"], "path": cp["path"],
+                    "fingerprint": cp["comparison"]["adapted"]["fingerprint"]} for cp in sweep["checkpoints"]]
     return {"label": sweep_label(sweep), "base": sweep["base"], "panels": panels, "rows": rows,
+            "checkpoints": checkpoints, "command": sweep_command(sweep),
             "recommendation": sweep["recommendation"]["reason"], "onset": sweep["forgetting_onset"],
             "family": f"{cfg.get('correction', 'holm')} over checkpoints × tasks, α = {cfg.get('alpha', 0.05)}",
             "dabench_version": sweep.get("dabench_version", ""), "created": sweep.get("created", "")}
@@ -235,8 +238,13 @@ def build_site(directory: str | Path, out_dir: str | Path) -> list[Path]:
         written += _pair_pages(directory, out_dir, rid, data, definition.title, env, assets)
     sweep_template = env.get_template("lb_sweep.html.j2")
     for sid, sw in sweeps:
-        written.append(_write(out_dir / SWEEPS_DIR / f"{sid}.html",
-                              sweep_template.render(s=sweep_page_view(sw), lb_title=definition.title, **assets)))
+        written.append(_write(out_dir / SWEEPS_DIR / f"{sid}.json", (directory / SWEEPS_DIR / f"{sid}.json").read_bytes()))
+        published = load_examples(directory, sid, SWEEPS_DIR)
+        if published:
+            written.append(_write(out_dir / SWEEPS_DIR / f"{sid}{EXAMPLES_SUFFIX}", published[0].read_bytes()))
+        written.append(_write(out_dir / SWEEPS_DIR / f"{sid}.html", sweep_template.render(
+            s=sweep_page_view(sw), lb_title=definition.title, sweep_href=f"{sid}.json",
+            examples_href=f"{sid}{EXAMPLES_SUFFIX}" if published else None, **assets)))
     keep = {p.resolve() for p in written}
     for folder in (out_dir / PAIRS_DIR, out_dir / SWEEPS_DIR):
         for stale in sorted(folder.rglob("*"), reverse=True) if folder.is_dir() else []:

@@ -120,7 +120,7 @@ def test_tasks_list_json():
 
 @pytest.mark.parametrize("args, needle", [
     (("compare", "a", "b", "--no-such-option"), "No such option: --no-such-option"),
-    (("leaderboard", "build", "extra-argument"), "unexpected extra argument"),
+    (("regimes", "extra-argument"), "unexpected extra argument"),
     (("compare",), "Missing argument"),
 ])
 def test_usage_errors_exit_2_without_a_traceback(args, needle):

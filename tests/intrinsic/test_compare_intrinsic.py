@@ -71,6 +71,9 @@ def test_identical_models_tie(bert_pair, shared_data, tmp_path):
     comp = compare_intrinsic(str(bert_pair[1]), str(copy), TASKS, data_dir=shared_data, limit=12, resamples=500,
                              store_path=tmp_path / "s.sqlite", progress=False)
     assert all(t.delta == 0.0 and t.p_value == 1.0 and t.verdict == "tie" for t in comp.tasks)
+    # per-document rows: one per scored document, the two scores equal, so nothing flips
+    for t in comp.tasks:
+        assert len(t.examples) == t.n and all(r["base_score"] == r["adapted_score"] for r in t.examples)
 
 
 def test_causal_lm_perplexity(lm_pair, shared_data, tmp_path):
@@ -92,6 +95,12 @@ def test_causal_lm_perplexity(lm_pair, shared_data, tmp_path):
             nll += model(input_ids=ids, labels=ids).loss.item() * (ids.shape[1] - 1)
             n += ids.shape[1] - 1
     assert t.adapted == pytest.approx(-nll / n, rel=1e-4)
+    # each document's row holds its own negative log-likelihood per token
+    row_nll = {r["id"]: -r["adapted_score"] for r in t.examples}
+    with torch.no_grad():
+        first = docs.documents[0]
+        ids = torch.tensor([[tok.bos_token_id] + tok(first.text, add_special_tokens=False)["input_ids"]])
+        assert row_nll[first.id] == pytest.approx(model(input_ids=ids, labels=ids).loss.item(), rel=1e-4)
     assert t.delta > 0  # adapted = base + continued pretraining on ChemProt text
 
 

@@ -114,6 +114,9 @@ def test_sweeps_are_filed_and_get_a_page_and_points(tmp_path):
     assert_safe(page)
     assert len(page.by_tag("svg")) == 2  # a trajectory panel per category
     assert "checkpoint-200<b>" in page.text and "sst2" in page.text
+    assert "dabench sweep" in page.text and "/ckpt/checkpoint-300" in page.text
+    downloads = [a["href"] for a in page.by_tag("a") if "download" in a]
+    assert downloads == [f"{added.id}.json"] and (site / "sweeps" / f"{added.id}.json").is_file()
     index = (site / "index.html").read_text(encoding="utf-8")
     assert index.count('class="sweep-point"') == 3 * 2  # each checkpoint: its link and its circle
     assert f'href="sweeps/{added.id}.html" class="sweep-link"' in index
