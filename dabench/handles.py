@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping, TypeVar
 from dabench.comparison import ModelInfo
 from dabench.engines import Engine, load_engine, resolve_options
 from dabench.engines.checkpoints import fingerprint as checkpoint_fingerprint, preflight, recorded_location, \
-    resolve_against_base, shares_base
+    resolve_against_base, shares_base, tokenizer_dir
 from dabench.errors import CheckpointError
 
 V = TypeVar("V")
@@ -48,6 +48,10 @@ class ModelHandle:
             except CheckpointError:  # a hub model not in the local cache: loading fetches it
                 self._fp = self.get().fingerprint()
         return self._fp
+
+    def tokenizer_source(self) -> str | None:
+        """Where this model's tokenizer is locally (chat formats render with it; no weights load)."""
+        return tokenizer_dir(self.resolved)
 
     def get(self) -> Engine:
         if self._engine is None:

@@ -163,11 +163,24 @@ class PromptOptions:
                                   "task's few-shot split (e.g. validation when no train file is there); evaluated "
                                   "examples are never used as shots.", metavar="SPLIT")
     select_prompt: bool = opt(False, "--select-prompt", "Per model, pick the best template on the validation split "
-                              "(never on test data).")
+                              "(never on test data); with --chat-template, plain and chat formats are candidates too.")
+    chat_template: str = opt("off", "--chat-template", "off: plain prompts; auto: each model's own tokenizer chat "
+                             "template when it has one (plain otherwise); PATH: a Jinja chat template file for both.",
+                             metavar="off|auto|PATH")
+    system_prompt: str | None = opt(None, "--system-prompt", "System turn of chat-formatted prompts.", metavar="TEXT")
+    fewshot_as_multiturn: bool = opt(False, "--fewshot-as-multiturn", "Chat formats: few-shot examples as alternating "
+                                     "user/assistant turns (default: inside the one user turn).")
 
     def validate(self) -> None:
         if self.shots < 0:
             raise OptionError(f"--shots must be 0 or more, not {self.shots}")
+        if self.chat_template not in ("off", "auto"):
+            from dabench.chat import read_template_file
+
+            read_template_file(self.chat_template)  # a bad file is one line now, before any model loads
+        elif self.chat_template == "off" and (self.system_prompt is not None or self.fewshot_as_multiturn):
+            raise OptionError("--system-prompt / --fewshot-as-multiturn shape chat-formatted prompts; add "
+                              "--chat-template auto (or PATH) or drop them")
 
 
 @dataclass
@@ -296,7 +309,7 @@ GROUPS: tuple[type, ...] = (StatsOptions, DataOptions, EngineOptions, PromptOpti
 BACKBONE_OPTIONS = ("device", "trust_remote_code", "arch", "adapter_base", "ckpt_prefix", "allow_pickle")
 #: options that mean something only for one kind of comparison: (names, regimes they apply to)
 ONLY_FOR: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
-    (("shots", "shots_split", "select_prompt"), ("prompt",)),
+    (("shots", "shots_split", "select_prompt", "chat_template", "system_prompt", "fewshot_as_multiturn"), ("prompt",)),
     (("preset", "seeds", "epochs", "lr", "patience", "train_limit", "dev_limit", "pooling"), ("finetune", "probe")),
 )
 #: options of the Ray executor alone
@@ -454,7 +467,8 @@ class RunOptions:
             if e.batch_size is not None:
                 engine_options["batch_size"] = e.batch_size
             kwargs.update(engine=e.engine, shots=self.prompt.shots, shots_split=self.prompt.shots_split,
-                          select_prompt=self.prompt.select_prompt)
+                          select_prompt=self.prompt.select_prompt, chat_template=self.prompt.chat_template,
+                          system_prompt=self.prompt.system_prompt, fewshot_as_multiturn=self.prompt.fewshot_as_multiturn)
         else:
             engine_options = {k: v for k, v in engine_options.items() if k in BACKBONE_OPTIONS}
             r = self.regime
@@ -482,7 +496,7 @@ class RunOptions:
 
 
 #: options that name local files or folders (a hub id stays as it is)
-PATH_OPTIONS = ("data_dir", "arch", "adapter_base", "tasks_dir", "lmeval_include_path", "data_file")
+PATH_OPTIONS = ("data_dir", "arch", "adapter_base", "tasks_dir", "lmeval_include_path", "data_file", "chat_template")
 
 
 def _absolute(name: str, value: Any) -> Any:

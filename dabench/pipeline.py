@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from dabench.chat import ChatSettings
 from dabench.comparison import Comparison
 from dabench.errors import TaskError
 from dabench.handles import make_handles
@@ -45,6 +46,9 @@ def compare(
     domain: str | None = None,
     select_prompt: bool = False,
     select_limit: int | None = 200,
+    chat_template: str = "off",
+    system_prompt: str | None = None,
+    fewshot_as_multiturn: bool = False,
     store_path: str | os.PathLike | None = None,
     engine: str = "hf",
     engine_options: Mapping[str, Any] | None = None,
@@ -76,6 +80,9 @@ def compare(
     file is missing is refused unless ``shots_split`` names the split to draw them from (the
     evaluated examples are then left out of the pool).
 
+    ``chat_template`` (``off``, ``auto`` or a Jinja file's path), ``system_prompt`` and
+    ``fewshot_as_multiturn`` render prompts in each model's chat format (:mod:`dabench.chat`).
+
     ``executor`` runs the work units (:mod:`dabench.executors`): an executor, or a name
     (``local``, the default, or ``ray``). ``shard=(i, n)`` computes only batch shard ``i`` of
     ``n`` into the store and raises :class:`~dabench.orchestrator.ShardComputed` unless the
@@ -89,13 +96,16 @@ def compare(
                             engine=engine, seed=seed, resamples=resamples, alpha=alpha, margin=margin,
                             correction=correction, limit=limit, engine_options=engine_options, training=training,
                             data_dir=data_dir, data_files=data_files, tasks_dirs=tasks_dirs, domain=domain,
-                            lmeval_include_path=lmeval_include_path)
+                            lmeval_include_path=lmeval_include_path,
+                            chat=dict(chat_template=chat_template, system_prompt=system_prompt,
+                                      fewshot_as_multiturn=fewshot_as_multiturn))
+    chat = ChatSettings(chat_template, system_prompt, fewshot_as_multiturn)
     comparison = _compare(base, adapted, tasks, data_dir=data_dir, data_files=data_files, limit=limit, shots=shots,
                           shots_split=shots_split, seed=seed, resamples=resamples, alpha=alpha, margin=margin,
                           correction=correction, domain=domain, select_prompt=select_prompt, select_limit=select_limit,
                           store_path=store_path, engine=engine, engine_options=engine_options, tasks_dirs=tasks_dirs,
                           progress=progress, lmeval_include_path=lmeval_include_path, regime=regime, training=training,
-                          executor=executor, shard=shard)
+                          executor=executor, shard=shard, chat=chat)
     comparison.config.setdefault("options", options.recorded())  # what a gate replays (RunOptions.layered)
     return comparison
 
@@ -105,7 +115,8 @@ def _compare(base: str, adapted: str, tasks: Sequence[str], *, data_dir: Any, da
              correction: str, domain: str | None, select_prompt: bool, select_limit: int | None, store_path: Any,
              engine: str, engine_options: Mapping[str, Any] | None, tasks_dirs: Sequence[Any], progress: Any,
              lmeval_include_path: Sequence[Any], regime: str, training: Mapping[str, Any],
-             executor: Executor | None = None, shard: tuple[int, int] | None = None) -> Comparison:
+             executor: Executor | None = None, shard: tuple[int, int] | None = None,
+             chat: ChatSettings | None = None) -> Comparison:
     """:func:`compare` once its options are checked: the regime's kind alone, or the prompted,
     lm-eval and intrinsic kinds side by side."""
     if regime != "prompt" or training:
@@ -123,6 +134,10 @@ def _compare(base: str, adapted: str, tasks: Sequence[str], *, data_dir: Any, da
     intrinsic = intrinsic_names(names, registry, tasks_dirs)
     lmeval_tasks = [t for t in names if t.startswith("lmeval:")]
     native = [t for t in names if t not in intrinsic and t not in lmeval_tasks]
+    chat = chat or ChatSettings()
+    if lmeval_tasks and chat.mode != "off":
+        raise TaskError("--chat-template applies to registry tasks; lm-eval tasks are prompted as lm-eval formats "
+                        "them: compare them in a run of their own without --chat-template")
     if intrinsic and engine != "hf" and (native or lmeval_tasks):
         raise TaskError(f"intrinsic tasks ({', '.join(intrinsic)}) are scored with the hf engine; compare them "
                         f"in a run of their own, apart from the prompted tasks of engine {engine!r}")
@@ -132,7 +147,7 @@ def _compare(base: str, adapted: str, tasks: Sequence[str], *, data_dir: Any, da
     if native:
         plans.append(PromptPlan(registry.resolve(native), data_dir=data_dir, data_files=data_files, limit=limit,
                                 shots=shots, shots_split=shots_split, domain=domain, select_prompt=select_prompt,
-                                select_limit=select_limit, engine=engine, **stats))
+                                select_limit=select_limit, engine=engine, chat=chat, **stats))
     if lmeval_tasks:
         from dabench.lmeval.compare import LmevalPlan
 
@@ -158,7 +173,8 @@ def check_options(*, regime: str, shots: int, select_prompt: bool, engine: str, 
                   shots_split: str | None = None, alpha: float, margin: float | None, correction: str, limit: int | None,
                   engine_options: Mapping[str, Any] | None, training: Mapping[str, Any], data_dir: Any = None,
                   data_files: Mapping[str, Mapping[str, str]] | None = None, tasks_dirs: Sequence[Any] = (),
-                  domain: str | None = None, lmeval_include_path: Sequence[Any] = ()) -> RunOptions:
+                  domain: str | None = None, lmeval_include_path: Sequence[Any] = (),
+                  chat: Mapping[str, Any] | None = None) -> RunOptions:
     """The API's keywords checked by the same declarations as every command's flags
     (:meth:`dabench.options.RunOptions.layered`): values in range, and no option set for a
     regime it does not apply to. An unknown keyword is a TypeError, as in any Python call."""
@@ -170,6 +186,7 @@ def check_options(*, regime: str, shots: int, select_prompt: bool, engine: str, 
                              "alpha": alpha, "margin": margin, "correction": correction, "limit": limit,
                              "shots": shots or None, "shots_split": shots_split,
                              "select_prompt": select_prompt or None}
+    given.update({k: v for k, v in (chat or {}).items() if v not in (None, False, "off")})
     given.update({k: v for k, v in (engine_options or {}).items() if k in fields and v is not None})
     given.update({k: v for k, v in training.items() if k in fields and v is not None})
     if given.get("dtype") == "auto":

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterator, Mapping, Sequence
 
 from dabench._version import __version__
+from dabench.chat import ChatSettings
 from dabench.comparison import DISAGREEMENTS_KEPT, ModelInfo, TaskResult
 from dabench.example_rows import disagreements, example_row
 from dabench.data import resolve_data_dir
@@ -49,13 +50,15 @@ class PromptPlan:
                  data_files: Mapping[str, Mapping[str, str]] | None, limit: int | None, shots: int, seed: int,
                  resamples: int, alpha: float, margin: float | None, correction: str, domain: str | None,
                  select_prompt: bool, select_limit: int | None, engine: str,
-                 shots_split: str | None = None) -> None:
+                 shots_split: str | None = None, chat: ChatSettings | None = None) -> None:
         self.specs = list(specs)
         self.root = resolve_data_dir(data_dir)
         self.data_files = dict(data_files or {})
         self.limit, self.shots, self.seed, self.shots_split = limit, shots, seed, shots_split
         self.resamples, self.alpha, self.margin, self.correction = resamples, alpha, margin, correction
         self.domain, self.select_prompt, self.engine = domain, select_prompt, engine
+        self.chat = chat or ChatSettings()
+        self.chat_template_text = self.chat.template_text()
         self.eval_plans = {
             s.name: plan_task(s, self.root, shots=shots, shots_split=shots_split, seed=seed, limit=limit,
                               overrides=self.data_files.get(s.name))
@@ -64,7 +67,7 @@ class PromptPlan:
         self.val_plans: dict[str, list[TaskPlan]] = {}
         if select_prompt:
             for s in self.specs:
-                if len(s.templates) > 1:
+                if len(s.templates) > 1 or self.chat.mode != "off":  # a chat format is a candidate too
                     if not s.validation_split or s.validation_split == s.eval_split:
                         raise TaskError(
                             f"task {s.name!r} has no validation split separate from its evaluation split, and "
@@ -81,22 +84,31 @@ class PromptPlan:
         self.sides: dict[str, _Side] = {}
 
     def side(self, role: str, handle: ModelHandle) -> Iterator[list[Run]]:
-        """Stage 1 (with ``--select-prompt``): every template on the validation split; stage 2:
-        the evaluation split with the template this side chose."""
+        """Stage 1 (with ``--select-prompt``): every candidate (template × format) on the
+        validation split; stage 2: the evaluation split with the candidate this side chose."""
         selection: dict[str, dict[str, float]] = {}
-        chosen: dict[str, str] = {}
-        if self.val_plans:
-            runs = {name: [plan_run(vp, f"{role} · select {vp.template_id}") for vp in vps]
-                    for name, vps in self.val_plans.items()}
+        fmt = (self.chat.format_for(handle.tokenizer_source(), self.chat_template_text)
+               if self.chat.mode != "off" else None)
+        formats = [None, fmt] if self.select_prompt and fmt is not None else [fmt]
+        chosen: dict[str, TaskPlan] = {}
+        candidates = {name: [replace(vp, format=f) for vp in vps for f in formats]
+                      for name, vps in self.val_plans.items()}
+        candidates = {name: c for name, c in candidates.items() if len(c) > 1}
+        if candidates:
+            runs = {name: [plan_run(c, f"{role} · select {c.prompt_label}") for c in cs]
+                    for name, cs in candidates.items()}
             yield [r for rs in runs.values() for r in rs]
             for s in self.specs:
                 if s.name in runs:
-                    scores = {vp.template_id: _score(s, vp.examples, predictions(r.ordered()))
-                              for vp, r in zip(self.val_plans[s.name], runs[s.name])}
+                    scores = {c.prompt_label: _score(s, c.examples, predictions(r.ordered()))
+                              for c, r in zip(candidates[s.name], runs[s.name])}
                     selection[s.name] = scores
-                    chosen[s.name] = max(scores, key=lambda t: (scores[t], -[x.id for x in s.templates].index(t)))
-        plans = {s.name: replace(self.eval_plans[s.name], template_id=chosen[s.name]) if s.name in chosen
-                 else self.eval_plans[s.name] for s in self.specs}
+                    # the best score; ties go to the earlier candidate (the task's first template, plain first)
+                    best = max(range(len(scores)), key=lambda i: (scores[candidates[s.name][i].prompt_label], -i))
+                    chosen[s.name] = candidates[s.name][best]
+        plans = {s.name: replace(self.eval_plans[s.name], template_id=chosen[s.name].template_id,
+                                 format=chosen[s.name].format) if s.name in chosen
+                 else replace(self.eval_plans[s.name], format=fmt) for s in self.specs}
         runs_eval = {name: plan_run(plan, role) for name, plan in plans.items()}
         yield list(runs_eval.values())
         self.sides[role] = _Side(plans, {n: r.ordered() for n, r in runs_eval.items()}, selection)
@@ -134,9 +146,23 @@ class PromptPlan:
             "fingerprints": {"base": infos["base"].fingerprint, "adapted": infos["adapted"].fingerprint},
             **stats_settings(self, with_margin=False),
             "templates": {r.task: r.templates for r in results},
+            **self._formats(),
             "shots": {s.name: [x.id for x in self.eval_plans[s.name].shots] for s in self.specs},
             **({"shot_source": self.shot_sources()} if self.shots else {}),
         }
+
+    def _formats(self) -> dict[str, Any]:
+        """Each model's prompt format per task, when any is a chat format (plain runs record
+        what they always did): the format's id, the template's source and hash, system prompt."""
+        if self.chat.mode == "off":
+            return {}
+        out: dict[str, dict[str, Any]] = {}
+        for s in self.specs:
+            out[s.name] = {}
+            for role in ("base", "adapted"):
+                f = self.sides[role].plans[s.name].format
+                out[s.name][role] = f.describe() if f is not None else {"format": "plain"}
+        return {"formats": out}
 
     def shot_sources(self) -> dict[str, str]:
         """Per task with shots, the split they were drawn from (the few-shot split, or the one
@@ -172,7 +198,7 @@ def _task_result(
         selection = {"split": spec.validation_split, "base": base.selection[spec.name], "adapted": adapted.selection[spec.name]}
     result = TaskResult.from_paired(
         res, task=spec.name, category=spec.category_for(domain), metric=spec.metric, n=len(ids_b),
-        secondary=secondary, templates={"base": bp.template_id, "adapted": ap.template_id},
+        secondary=secondary, templates={"base": bp.prompt_label, "adapted": ap.prompt_label},
         prompt_selection=selection, notes=missing_notes(metric, {"base": pred_b, "adapted": pred_a}),
     )
     result.examples = _rows(spec, bp, pred_b, pred_a, _per_example(spec, metric, bp, pred_b, stats_b),

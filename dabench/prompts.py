@@ -12,6 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
+from dabench.chat import PromptFormat
 from dabench.data.answers import target_text as gold_target
 from dabench.data.example import Example
 from dabench.errors import TaskError
@@ -28,8 +29,11 @@ def render(template: Template, example: Example) -> str:
     return template.text.format_map(_Fields(example.inputs))
 
 
-def target_text(spec: TaskSpec, template: Template, label: str) -> str:
-    """What follows the prompt for a label: delimiter + verbaliser."""
+def target_text(spec: TaskSpec, template: Template, label: str, fmt: PromptFormat | None = None) -> str:
+    """What follows the prompt for a label: delimiter + verbaliser; in a chat format, the
+    assistant's reply: the verbaliser alone."""
+    if fmt is not None:
+        return spec.verbalizers[label]
     return template.target_delimiter + spec.verbalizers[label]
 
 
@@ -44,8 +48,13 @@ def select_shots(pool: Sequence[Example], k: int, seed: int) -> list[Example]:
     return [pool[i] for i in sorted(idx)]
 
 
-def build_context(spec: TaskSpec, template: Template, example: Example, shots: Sequence[Example]) -> str:
-    """Few-shot demonstrations (each with its gold answer) followed by the example's prompt."""
+def build_context(spec: TaskSpec, template: Template, example: Example, shots: Sequence[Example],
+                  fmt: PromptFormat | None = None) -> str:
+    """Few-shot demonstrations (each with its gold answer) followed by the example's prompt; in a
+    chat format, the conversation rendered by the model's chat template up to the assistant's turn."""
+    if fmt is not None:
+        return fmt.render([(render(template, s), gold_target(spec, s)) for s in shots], render(template, example),
+                          target_delimiter=template.target_delimiter, fewshot_delimiter=template.fewshot_delimiter)
     parts = [render(template, shot) + template.target_delimiter + gold_target(spec, shot) for shot in shots]
     parts.append(render(template, example))
     return template.fewshot_delimiter.join(parts)

@@ -23,6 +23,7 @@ from dabench.engines.base import ClassifierEngine, Engine, LMEngine, ProgressFn,
 from dabench.errors import DabenchError, DataError, TaskError
 from dabench.progress import Advance, Progress
 from dabench.data.answers import extract_answer
+from dabench.chat import PromptFormat
 from dabench.prompts import build_context, select_shots, target_text
 from dabench.store import RunInfo
 from dabench.work import Run
@@ -46,10 +47,17 @@ class TaskPlan:
     #: the split the shots were drawn from (None: no shots)
     shot_split: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the chat format the prompts are rendered in (None: plain text)
+    format: PromptFormat | None = None
 
     @property
     def template(self) -> Template:
         return self.spec.template(self.template_id)
+
+    @property
+    def prompt_label(self) -> str:
+        """The template id, and the chat format's id when the prompts are chat-formatted."""
+        return self.template_id if self.format is None else f"{self.template_id} · {self.format.id}"
 
     @property
     def run_key(self) -> str:
@@ -62,6 +70,8 @@ class TaskPlan:
             "shots": [s.id for s in self.shots],
             "shot_source": self.shot_source,
         }
+        if self.format is not None:  # plain plans keep the keys they always had (stored records stay valid)
+            payload["format"] = self.format.id
         blob = json.dumps(payload, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:20]
 
@@ -185,7 +195,7 @@ def _computer(plan: TaskPlan, engine: Engine) -> Compute:
 
 def _scorer(plan: TaskPlan, engine: LMEngine) -> Compute:
     """Classification: log-likelihood of each label's verbaliser; the prediction is the argmax."""
-    conts = tuple(target_text(plan.spec, plan.template, lab) for lab in plan.spec.labels)
+    conts = tuple(target_text(plan.spec, plan.template, lab, plan.format) for lab in plan.spec.labels)
 
     def compute(examples: list[Example], advance: ProgressFn) -> list[dict[str, Any]]:
         scores = engine.loglikelihood([ScoreRequest(c, conts) for c in _contexts(plan, examples)], progress=advance)
@@ -214,14 +224,15 @@ def _generator(plan: TaskPlan, engine: LMEngine) -> Compute:
     gen = plan.spec.generation_config()
 
     def compute(examples: list[Example], advance: ProgressFn) -> list[dict[str, Any]]:
-        texts = engine.generate(_contexts(plan, examples), stop=list(gen.stop), max_new_tokens=gen.max_new_tokens, progress=advance)
+        stop = list(gen.stop) + (plan.format.stops() if plan.format is not None else [])
+        texts = engine.generate(_contexts(plan, examples), stop=stop, max_new_tokens=gen.max_new_tokens, progress=advance)
         return [{"text": t, "pred": extract_answer(plan.spec, t)} for t in texts]
 
     return compute
 
 
 def _contexts(plan: TaskPlan, examples: Sequence[Example]) -> list[str]:
-    return [build_context(plan.spec, plan.template, ex, plan.shots) for ex in examples]
+    return [build_context(plan.spec, plan.template, ex, plan.shots, plan.format) for ex in examples]
 
 
 def predictions(records: Sequence[Mapping[str, Any]]) -> list[Any]:

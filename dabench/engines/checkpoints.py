@@ -232,6 +232,12 @@ def head_of(ck: Checkpoint, *, trust_remote_code: bool = False) -> str:
 
 
 # -- loading ----------------------------------------------------------------------------------
+def tokenizer_dir(ck: Checkpoint) -> str:
+    """Where the checkpoint's tokenizer is on this machine (a hub model's local cache, fetched if
+    needed), for what reads the tokenizer without the model (chat formats)."""
+    return str(_local_source(ck, ck.tokenizer_source()))
+
+
 def load_tokenizer(ck: Checkpoint, *, trust_remote_code: bool = False) -> Any:
     from transformers import AutoTokenizer
 
