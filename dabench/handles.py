@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
 
 from dabench.comparison import ModelInfo
-from dabench.engines import Engine, load_engine, resolve_options
+from dabench.engines import SERVED_ENGINES, Engine, load_engine, resolve_options
 from dabench.engines.checkpoints import fingerprint as checkpoint_fingerprint, preflight, recorded_location, \
     resolve_against_base, shares_base, tokenizer_dir
+from dabench.engines.served import ServedModel, per_role
 from dabench.errors import CheckpointError
 
 V = TypeVar("V")
@@ -42,6 +43,8 @@ class ModelHandle:
         self._views: dict[str, Any] = {}
 
     def fingerprint(self) -> str:
+        if self._fp is None and isinstance(self.resolved, ServedModel):
+            self._fp = self.get().fingerprint()  # the server says who the model is (a probe, not a load)
         if self._fp is None:
             try:
                 self._fp = checkpoint_fingerprint(self.resolved, download=False)
@@ -51,6 +54,8 @@ class ModelHandle:
 
     def tokenizer_source(self) -> str | None:
         """Where this model's tokenizer is locally (chat formats render with it; no weights load)."""
+        if isinstance(self.resolved, ServedModel):
+            return self.resolved.tokenizer
         return tokenizer_dir(self.resolved)
 
     def get(self) -> Engine:
@@ -144,7 +149,17 @@ class SharedLoad:
 
 
 def make_handles(base: str, adapted: str, engine: str, options: Mapping[str, Any]) -> tuple[ModelHandle, ModelHandle]:
-    """Handles of both sides; an adapter on the base's own weights shares the base's load."""
+    """Handles of both sides; an adapter on the base's own weights shares the base's load; a
+    served model (``--engine openai``) is its served name at its side's URL."""
+    if engine in SERVED_ENGINES:
+        urls = per_role(list(options.get("base_url") or []), "--base-url")
+        if not urls:
+            raise CheckpointError("--engine openai needs --base-url URL (the server's, e.g. http://127.0.0.1:8000/v1)")
+        toks = per_role(list(options.get("tokenizer") or []), "--tokenizer")
+        return tuple(  # type: ignore[return-value]
+            ModelHandle(name, engine, {**options, "base_url": urls[role], "tokenizer": toks.get(role)},
+                        resolved=ServedModel(name, urls[role], toks.get(role)))
+            for name, role in ((base, "base"), (adapted, "adapted")))
     base_h = ModelHandle(base, engine, options)
     adapted_ck = resolve_against_base(adapted, base_h.resolved, arch=options.get("arch"),
                                       adapter_base=options.get("adapter_base"), prefix=options.get("ckpt_prefix"))

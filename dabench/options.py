@@ -115,7 +115,8 @@ def parse_data_files(values: Sequence[str], tasks: Sequence[str]) -> dict[str, d
 class EngineOptions:
     """How checkpoints are resolved, loaded and run."""
 
-    engine: str = opt("hf", "--engine", "Inference engine for prompting: hf or vllm (pip install dabench[vllm]).")
+    engine: str = opt("hf", "--engine", "Inference engine for prompting: hf, vllm (pip install dabench[vllm]) or openai "
+                      "(models behind an OpenAI-compatible server: --base-url).")
     device: str | None = opt(None, "--device", "cpu, cuda, cuda:1 … (default: CUDA when present).", replay=False)
     dtype: str = opt("auto", "--dtype", "auto, float32, bfloat16 or float16 (prompting).")
     batch_size: int | None = opt(None, "--batch-size", "Sequences per forward pass (prompting, default 16); the "
@@ -152,6 +153,40 @@ class EngineOptions:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise OptionError(f"--{name.replace('_', '-')} must be at least 1, not {value}")
+
+
+@dataclass
+class ServerOptions:
+    """Models served behind an OpenAI-compatible endpoint (``--engine openai``)."""
+
+    base_url: list[str] = opt([], "--base-url", "--engine openai: the server's URL (http://host:port/v1); "
+                              "base=URL / adapted=URL when the two models sit on different servers.",
+                              metavar="[ROLE=]URL")
+    tokenizer: list[str] = opt([], "--tokenizer", "--engine openai: the served model's tokenizer (a local dir) to send "
+                               "token ids, so choices are split from the context exactly as the hf engine splits them "
+                               "(default: the server's /tokenize); ROLE=DIR per side.", metavar="[ROLE=]DIR")
+    api_key_env: str | None = opt(None, "--api-key-env", "Environment variable holding the server's API key (the key "
+                                  "itself is never written anywhere).", metavar="NAME")
+    model_revision: str | None = opt(None, "--model-revision", "A revision label of the served models, part of their "
+                                     "fingerprints.")
+    max_concurrency: int = opt(8, "--max-concurrency", "Requests in flight at once per model.", replay=False)
+    request_timeout: float = opt(120.0, "--request-timeout", "Seconds to wait for an answer before retrying.",
+                                 replay=False)
+    max_retries: int = opt(6, "--max-retries", "Retries of a request (timeouts, dropped connections, 429, 5xx), "
+                           "with exponential backoff.", replay=False)
+
+    def validate(self) -> None:
+        from dabench.engines.served import per_role
+
+        per_role(self.base_url, "--base-url")
+        per_role(self.tokenizer, "--tokenizer")
+        for name in ("max_concurrency",):
+            if getattr(self, name) < 1:
+                raise OptionError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(self, name)}")
+        if self.max_retries < 0:
+            raise OptionError(f"--max-retries must be 0 or more, not {self.max_retries}")
+        if not self.request_timeout > 0:
+            raise OptionError(f"--request-timeout must be positive, not {self.request_timeout:g}")
 
 
 @dataclass
@@ -302,8 +337,8 @@ class ExecutorOptions:
 
 
 #: every option group, in the order the CLI lists them
-GROUPS: tuple[type, ...] = (StatsOptions, DataOptions, EngineOptions, PromptOptions, RegimeOptions, RunSettings,
-                            ExecutorOptions)
+GROUPS: tuple[type, ...] = (StatsOptions, DataOptions, EngineOptions, ServerOptions, PromptOptions, RegimeOptions,
+                            RunSettings, ExecutorOptions)
 
 #: engine options the training regimes use (dtype and batch size are the regime's own business)
 BACKBONE_OPTIONS = ("device", "trust_remote_code", "arch", "adapter_base", "ckpt_prefix", "allow_pickle")
@@ -314,6 +349,8 @@ ONLY_FOR: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
 )
 #: options of the Ray executor alone
 RAY_ONLY = ("ray_address", "workers", "gpus_per_worker", "cpus_per_worker")
+#: options of served models alone (--engine openai)
+SERVER_ONLY = tuple(f.name for f in dataclasses.fields(ServerOptions))
 
 
 def _kind_of(name: str) -> str:
@@ -380,6 +417,7 @@ class RunOptions:
     stats: StatsOptions = field(default_factory=StatsOptions)
     data: DataOptions = field(default_factory=DataOptions)
     engine: EngineOptions = field(default_factory=EngineOptions)
+    server: ServerOptions = field(default_factory=ServerOptions)
     prompt: PromptOptions = field(default_factory=PromptOptions)
     regime: RegimeOptions = field(default_factory=RegimeOptions)
     run: RunSettings = field(default_factory=RunSettings)
@@ -404,7 +442,7 @@ class RunOptions:
         set_by_user = {k: checked_type(k, v) for k, v in given.items() if v is not None and v != [] and v != ()}
         values.update(set_by_user)
         groups = {}
-        for attr, group in zip(("stats", "data", "engine", "prompt", "regime", "run", "executor"), GROUPS):
+        for attr, group in zip(("stats", "data", "engine", "server", "prompt", "regime", "run", "executor"), GROUPS):
             groups[attr] = group(**{f.name: values[f.name] for f in fields_of(group)})
         hyper = None
         if stored and stored.get("regime") == values["regime"] and values["regime"] in ("finetune", "probe"):
@@ -414,7 +452,7 @@ class RunOptions:
         return out
 
     def _groups(self) -> tuple[Any, ...]:
-        return self.stats, self.data, self.engine, self.prompt, self.regime, self.run, self.executor
+        return self.stats, self.data, self.engine, self.server, self.prompt, self.regime, self.run, self.executor
 
     def value(self, name: str) -> Any:
         for group in self._groups():
@@ -431,6 +469,13 @@ class RunOptions:
                 if name in self.given:
                     raise OptionError(f"{all_fields()[name].metadata['flag']} applies to --executor ray; add "
                                        "--executor ray or drop it")
+        if self.engine.engine != "openai":
+            for name in SERVER_ONLY:
+                if name in self.given:
+                    raise OptionError(f"{all_fields()[name].metadata['flag']} applies to --engine openai; add "
+                                       "--engine openai or drop it")
+        elif not self.server.base_url:
+            raise OptionError("--engine openai needs --base-url URL (the server's, e.g. http://127.0.0.1:8000/v1)")
         regime = self.regime.regime
         for names, regimes in ONLY_FOR:
             for name in names:
@@ -455,6 +500,8 @@ class RunOptions:
             "label_map": e.label_map, "tensor_parallel_size": e.tensor_parallel_size,
             "pipeline_parallel_size": e.pipeline_parallel_size,
         }
+        if e.engine == "openai":
+            engine_options.update({f.name: getattr(self.server, f.name) for f in dataclasses.fields(ServerOptions)})
         kwargs: dict[str, Any] = {
             "data_dir": self.data.data_dir, "data_files": self.data.data_files(tasks), "limit": self.data.limit,
             "seed": self.stats.seed, "resamples": self.stats.resamples, "alpha": self.stats.alpha,
@@ -496,7 +543,8 @@ class RunOptions:
 
 
 #: options that name local files or folders (a hub id stays as it is)
-PATH_OPTIONS = ("data_dir", "arch", "adapter_base", "tasks_dir", "lmeval_include_path", "data_file", "chat_template")
+PATH_OPTIONS = ("data_dir", "arch", "adapter_base", "tasks_dir", "lmeval_include_path", "data_file", "chat_template",
+                "tokenizer")
 
 
 def _absolute(name: str, value: Any) -> Any:
@@ -507,9 +555,9 @@ def _absolute(name: str, value: Any) -> Any:
     if isinstance(value, list):
         return [_absolute(name, v) for v in value]
     text = str(value)
-    if name == "data_file":
+    if name in ("data_file", "tokenizer"):
         head, sep, path = text.rpartition("=")
-        return f"{head}{sep}{_absolute('data_dir', path)}" if sep else text
+        return f"{head}{sep}{_absolute('data_dir', path)}" if sep else _absolute("data_dir", text)
     local = Path(text).expanduser()
     return str(local.resolve()) if local.exists() else text
 

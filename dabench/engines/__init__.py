@@ -17,8 +17,11 @@ if TYPE_CHECKING:  # for the annotation; the functions import the module when th
 ENGINE_LOADERS: dict[str, tuple[str, str | None]] = {
     "hf": ("dabench.engines.hf_loader:load_hf", None),
     "vllm": ("dabench.engines.vllm:VLLMEngine", "vllm"),
+    "openai": ("dabench.engines.openai:OpenAIEngine", None),
 }
 ENGINES = tuple(ENGINE_LOADERS)
+#: engines whose models sit behind a server: named by their served name, not resolved to files
+SERVED_ENGINES = ("openai",)
 
 
 def resolve_options(checkpoint: str, options: Mapping[str, Any]) -> Checkpoint:
@@ -51,4 +54,5 @@ def load_engine(kind: str, checkpoint: str, **options: Any) -> Engine:
     return loader(checkpoint, **options)
 
 
-__all__ = ["ClassifierEngine", "Engine", "LMEngine", "ModelEngine", "ScoreRequest", "load_engine", "resolve_options", "ENGINES"]
+__all__ = ["ClassifierEngine", "Engine", "LMEngine", "ModelEngine", "ScoreRequest", "load_engine", "resolve_options",
+           "ENGINES", "SERVED_ENGINES"]

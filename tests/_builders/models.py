@@ -81,7 +81,7 @@ def build_classifier(out: Path, texts: list[str], id2label: dict[int, str], *, r
     return out
 
 
-def build_llama_pair(tokenizer_dir: Path, out: Path, *, seed: int = 0) -> tuple[Path, Path]:
+def build_llama_pair(tokenizer_dir: Path, out: Path, *, seed: int = 0, max_positions: int = 256) -> tuple[Path, Path]:
     """A 2-layer Llama (random weights, the tokenizer of ``tokenizer_dir``) and a random LoRA
     adapter on it: vLLM serves LoRA for Llama-family models, not for GPT-2."""
     from peft import LoraConfig, get_peft_model
@@ -92,7 +92,7 @@ def build_llama_pair(tokenizer_dir: Path, out: Path, *, seed: int = 0) -> tuple[
     tok.save_pretrained(base_dir)
     torch.manual_seed(seed)
     cfg = LlamaConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=256,
+                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=max_positions,
                       bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, tie_word_embeddings=False)
     model = LlamaForCausalLM(cfg).eval()
     with torch.no_grad():

