@@ -4,8 +4,9 @@ TGI, hosted endpoints), scored exactly as the hf engine scores a local checkpoin
 - **Scoring** sends token ids: each (context, choice) is encoded by the same lm-eval-compatible
   encoder as the hf engine (a local ``--tokenizer``, or the server's ``/tokenize``), so the
   context/continuation boundary is the hf engine's; the server echoes the prompt with a
-  log-probability per token (``echo`` + ``logprobs``), and a choice's score is the sum over its
-  positions. Several prompts go in one request (``--batch-size``), several requests at once
+  log-probability per token (``echo`` + ``logprobs``, with ``max_tokens: 0`` where the server
+  allows it, so no token is decoded for a scored prompt), and a choice's score is the sum over
+  its positions. Several prompts go in one request (``--batch-size``), several requests at once
   (``--max-concurrency``).
 - **Probe.** At start the engine asks the server for the prompt log-probs of a fixed text. A
   server that returns none, or log-probs that do not fit the tokens, is refused with one line:
@@ -105,7 +106,12 @@ class OpenAIEngine:
             self.tokenizer = RemoteTokenizer(self.client, name)
         self.encoder = LMEncoder(self.tokenizer, add_bos_token=add_bos_token)
         self.max_length = int(self.meta.get("max_model_len") or 2048)
-        probe = self._prompt_sums([self.encoder.encode(PROBE)], probe=True)  # alone: a refusal names the cause
+        self._echo_max_tokens = 0  # the prompt alone (vLLM): no decoding step per scored prompt
+        try:
+            probe = self._prompt_sums([self.encoder.encode(PROBE)], probe=True)  # alone: a refusal names the cause
+        except EndpointError:  # a server that wants at least one generated token
+            self._echo_max_tokens = 1
+            probe = self._prompt_sums([self.encoder.encode(PROBE)], probe=True)
         rest = self._prompt_sums([self.encoder.encode(t) for t in CANARY[1:]], probe=True)
         self.canary = [round(s, 1) for s in probe + rest]
         self._fingerprint: str | None = None
@@ -137,7 +143,8 @@ class OpenAIEngine:
     def _prompt_logprobs(self, prompts: list[list[int]], probe: bool = False) -> list[list[float]]:
         """The log-probability of every prompt token after the first (the server echoes the prompt)."""
         out = []
-        for toks, choice in zip(prompts, self._completions(prompts, max_tokens=1, echo=True, logprobs=1)):
+        answer = self._completions(prompts, max_tokens=self._echo_max_tokens, echo=True, logprobs=1)
+        for toks, choice in zip(prompts, answer):
             lp = (choice.get("logprobs") or {}).get("token_logprobs")
             ok = isinstance(lp, list) and len(lp) >= len(toks) and all(
                 isinstance(v, (int, float)) and math.isfinite(v) for v in lp[1:len(toks)])
