@@ -55,6 +55,8 @@ class ServedRequest:
     method: str
     path: str
     fault: Fault
+    #: the request's headers as received (e.g. to check what a client authenticates with)
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -66,11 +68,11 @@ class _State:
     served: list[ServedRequest] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def next_fault(self, method: str, path: str) -> Fault:
+    def next_fault(self, method: str, path: str, headers: dict[str, str] | None = None) -> Fault:
         with self.lock:
             i = len(self.served)
             fault = self.plan[i] if i < len(self.plan) else None
-            self.served.append(ServedRequest(method, path, fault))
+            self.served.append(ServedRequest(method, path, fault, dict(headers or {})))
             return fault
 
 
@@ -84,7 +86,7 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
-        fault = state.next_fault(self.command, self.path)
+        fault = state.next_fault(self.command, self.path, dict(self.headers.items()))
         if fault == "drop":
             self.close_connection = True  # the server closes the socket; nothing was written
             return

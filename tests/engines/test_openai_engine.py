@@ -151,3 +151,21 @@ def test_a_stopped_server_stops_the_run_and_the_rerun_resumes_from_the_store(vll
         fresh_requests = proxy.requests - before
     assert _numbers(resumed) == _numbers(reference)
     assert rerun_requests < fresh_requests  # what was answered before the outage came from the store
+
+
+def test_the_api_key_is_sent_and_written_nowhere(vllm_batch_server, shared_data, tmp_path, monkeypatch):
+    from dabench.cli import main
+
+    secret = "sk-dabench-test-secret-0123456789"
+    monkeypatch.setenv("DABENCH_TEST_KEY", secret)
+    seen: list[str] = []
+    with FaultProxy(vllm_batch_server.url, []) as proxy:
+        code = main(["compare", "base", "base-copy", "--engine", "openai", "--base-url", proxy.url, "--tokenizer",
+                     str(vllm_batch_server.model_dir), "--api-key-env", "DABENCH_TEST_KEY", "--tasks", "sst2",
+                     "--data-dir", str(shared_data), "--limit", "4", "--resamples", "100", "--out", str(tmp_path / "o"),
+                     "--store", str(tmp_path / "s.sqlite")])
+        seen = [r.headers.get("Authorization", "") for r in proxy.served]
+    assert code == 0 and seen and all(h == f"Bearer {secret}" for h in seen)
+    for path in [*(tmp_path / "o").iterdir(), *tmp_path.glob("s.sqlite*")]:
+        assert secret.encode() not in path.read_bytes(), path
+    assert "DABENCH_TEST_KEY" in (tmp_path / "o" / "comparison.json").read_text()  # the variable's name is recorded
