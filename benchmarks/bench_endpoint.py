@@ -28,7 +28,6 @@ import os
 import platform
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DEFAULT_DATA = (ROOT / ".." / "shared" / "data").resolve()
 
-from benchmarks.bench_engine import build_model, chemprot_requests  # noqa: E402
+from benchmarks.bench_engine import build_model, chemprot_requests, time_lmeval, time_ours  # noqa: E402
 
 
 def build_llama(out: Path, tokenizer_dir: Path, *, layers: int, width: int) -> Path:
@@ -55,21 +54,6 @@ def build_llama(out: Path, tokenizer_dir: Path, *, layers: int, width: int) -> P
                       max_position_embeddings=1024, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
     LlamaForCausalLM(cfg).eval().save_pretrained(out)
     return out
-
-
-def time_lmeval(lm, requests) -> tuple[float, np.ndarray]:
-    from lm_eval.api.instance import Instance
-
-    inst = [Instance("loglikelihood", {}, (r.context, c), j) for r in requests for j, c in enumerate(r.continuations)]
-    t = time.perf_counter()
-    res = lm.loglikelihood(inst, disable_tqdm=True)
-    return time.perf_counter() - t, np.array([x[0] for x in res]).reshape(len(requests), -1)
-
-
-def time_ours(engine, requests) -> tuple[float, np.ndarray]:
-    t = time.perf_counter()
-    res = engine.loglikelihood(requests)
-    return time.perf_counter() - t, np.array(res)
 
 
 def main(argv: list[str] | None = None) -> int:

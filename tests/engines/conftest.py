@@ -68,15 +68,7 @@ def vllm_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     tokenizer_dir = request.getfixturevalue("lm_pair")[0]  # built only when the server can run
     root = tmp_path_factory.mktemp("vllm_server")
     model_dir, adapter_dir = build_llama_pair(tokenizer_dir, root, max_positions=1024)  # few-shot ChemProt fits
-    server = VLLMServer(python, model_dir, adapter_dir, root / "server.log")
-    try:
-        try:
-            server.start()
-        except RuntimeError as err:
-            pytest.fail(str(err), pytrace=False)
-        yield server
-    finally:
-        server.stop()
+    yield from _serving(VLLMServer(python, model_dir, adapter_dir, root / "server.log"))
 
 
 @pytest.fixture(scope="session")
@@ -84,8 +76,12 @@ def vllm_batch_server(vllm_server: VLLMServer, tmp_path_factory: pytest.TempPath
     """The same Llama served without LoRA, as ``base`` and its alias ``base-copy``: vLLM then
     batches requests (a LoRA server runs one sequence per step, see VLLMServer.command), which the
     fault and outage tests need to finish in seconds. Stopped at session end."""
-    server = VLLMServer(vllm_server.python, vllm_server.model_dir, None,
-                        tmp_path_factory.mktemp("vllm_batch_server") / "server.log", adapted_name="base-copy")
+    yield from _serving(VLLMServer(vllm_server.python, vllm_server.model_dir, None,
+                                   tmp_path_factory.mktemp("vllm_batch_server") / "server.log", adapted_name="base-copy"))
+
+
+def _serving(server: VLLMServer) -> Iterator[VLLMServer]:
+    """Start ``server`` (a failure to come up fails the test with the log's tail), yield it, stop it."""
     try:
         try:
             server.start()
