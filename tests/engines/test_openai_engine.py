@@ -169,3 +169,30 @@ def test_the_api_key_is_sent_and_written_nowhere(vllm_batch_server, shared_data,
     for path in [*(tmp_path / "o").iterdir(), *tmp_path.glob("s.sqlite*")]:
         assert secret.encode() not in path.read_bytes(), path
     assert "DABENCH_TEST_KEY" in (tmp_path / "o" / "comparison.json").read_text()  # the variable's name is recorded
+
+
+def test_chat_format_of_a_served_model_comes_from_its_tokenizer(vllm_batch_server, shared_data, tmp_path):
+    """--chat-template auto renders a served model's prompts with the --tokenizer's template: the
+    same numbers as the local checkpoint carrying that template."""
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    local = tmp_path / "with-template"
+    shutil.copytree(vllm_batch_server.model_dir, local)
+    tok = AutoTokenizer.from_pretrained(local)
+    tok.chat_template = ("{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }}\n{% endfor %}"
+                         "{% if add_generation_prompt %}<|assistant|> {% endif %}")
+    tok.save_pretrained(local)
+    kw = dict(data_dir=shared_data, limit=6, chat_template="auto", system_prompt="Be brief.", resamples=100,
+              progress=False)
+    served = compare("base", "base-copy", ["sst2"], engine="openai", store_path=tmp_path / "s.sqlite",
+                     engine_options={"base_url": [vllm_batch_server.url], "tokenizer": [str(local)]}, **kw)
+    here = compare(str(local), str(local), ["sst2"], store_path=tmp_path / "l.sqlite",
+                   engine_options={"dtype": "float32", "device": "cpu"}, **kw)
+    assert served.signature["formats"]["sst2"]["base"]["id"] == here.signature["formats"]["sst2"]["base"]["id"]
+    def answers(comp):
+        return [(r["base_prediction"], r["base_score"]) for r in comp.task("sst2").examples]
+
+    assert answers(served) == answers(here)
+    assert served.task("sst2").examples[0]["prompt"].startswith("<|system|> Be brief.")
