@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -79,8 +79,9 @@ class PromptFormat:
             raise TaskError(f"chat template ({self.source}) cannot render a prompt: {str(exc).splitlines()[0]}") from None
         return str(text)
 
+    @cached_property
     def stops(self) -> list[str]:
-        """End-of-turn strings of this tokenizer (generation stops at the first)."""
+        """End-of-turn strings of this tokenizer (generation stops at the first); computed once."""
         tok = _tokenizer(self.tokenizer)
         vocab = tok.get_vocab()
         found = [t for t in END_OF_TURN if t in vocab or t in self.template]

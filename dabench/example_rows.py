@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from dabench.errors import DabenchError
 
@@ -58,18 +58,19 @@ def flips(rows: Iterable[Mapping[str, Any]]) -> tuple[list[Mapping[str, Any]], l
     return base_better, adapted_better
 
 
-def write_examples(tasks: Mapping[str, Sequence[Mapping[str, Any]]], path: str | Path,
-                   by_checkpoint: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]] | None = None) -> Path:
-    """Write every task's rows to one JSONL file (``task`` first on each line); for a sweep,
-    ``by_checkpoint`` (checkpoint name → its tasks' rows) instead, each line led by ``checkpoint``."""
+def example_lines(tasks: Mapping[str, Sequence[Mapping[str, Any]]], **lead: Any) -> Iterator[dict[str, Any]]:
+    """The JSONL lines of every task's rows: ``lead`` first (a sweep's ``checkpoint``), then ``task``."""
+    for task, rows in tasks.items():
+        for r in rows:
+            yield {**lead, "task": task, **r}
+
+
+def write_examples(lines: Iterable[Mapping[str, Any]], path: str | Path) -> Path:
+    """Write rows' lines (:func:`example_lines`) to one JSONL file."""
     path = Path(path)
-    groups = by_checkpoint.items() if by_checkpoint is not None else [(None, tasks)]
     with path.open("w", encoding="utf-8") as fh:
-        for checkpoint, task_rows in groups:
-            lead = {"checkpoint": checkpoint} if checkpoint is not None else {}
-            for task, rows in task_rows.items():
-                for r in rows:
-                    fh.write(json.dumps({**lead, "task": task, **r}, ensure_ascii=False) + "\n")
+        for line in lines:
+            fh.write(json.dumps(line, ensure_ascii=False) + "\n")
     return path
 
 

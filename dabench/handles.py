@@ -156,10 +156,12 @@ def make_handles(base: str, adapted: str, engine: str, options: Mapping[str, Any
         if not urls:
             raise CheckpointError("--engine openai needs --base-url URL (the server's, e.g. http://127.0.0.1:8000/v1)")
         toks = per_role(list(options.get("tokenizer") or []), "--tokenizer")
-        return tuple(  # type: ignore[return-value]
-            ModelHandle(name, engine, {**options, "base_url": urls[role], "tokenizer": toks.get(role)},
-                        resolved=ServedModel(name, urls[role], toks.get(role)))
-            for name, role in ((base, "base"), (adapted, "adapted")))
+
+        def served(name: str, role: str) -> ModelHandle:
+            return ModelHandle(name, engine, {**options, "base_url": urls[role], "tokenizer": toks.get(role)},
+                               resolved=ServedModel(name, urls[role], toks.get(role)))
+
+        return served(base, "base"), served(adapted, "adapted")
     base_h = ModelHandle(base, engine, options)
     adapted_ck = resolve_against_base(adapted, base_h.resolved, arch=options.get("arch"),
                                       adapter_base=options.get("adapter_base"), prefix=options.get("ckpt_prefix"))

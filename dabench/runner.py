@@ -224,7 +224,7 @@ def _generator(plan: TaskPlan, engine: LMEngine) -> Compute:
     gen = plan.spec.generation_config()
 
     def compute(examples: list[Example], advance: ProgressFn) -> list[dict[str, Any]]:
-        stop = list(gen.stop) + (plan.format.stops() if plan.format is not None else [])
+        stop = list(gen.stop) + (plan.format.stops if plan.format is not None else [])
         texts = engine.generate(_contexts(plan, examples), stop=stop, max_new_tokens=gen.max_new_tokens, progress=advance)
         return [{"text": t, "pred": extract_answer(plan.spec, t)} for t in texts]
 

@@ -68,7 +68,7 @@ def test_rendered_prompt_is_apply_chat_template_plus_the_verbaliser(instruct, sh
         assert build_context(spec, tmpl, ex, plan.shots, fmt) == expected
         assert expected.endswith("<|im_start|>assistant\n")
     assert [target_text(spec, tmpl, lab, fmt) for lab in spec.labels] == [spec.verbalizers[lab] for lab in spec.labels]
-    assert "<|im_end|>" in fmt.stops()
+    assert "<|im_end|>" in fmt.stops
 
 
 def test_auto_prompts_each_model_in_its_own_format_with_the_hf_engine_numbers(lm_pair, instruct, shared_data, tmp_path):

@@ -19,13 +19,13 @@ def write_outputs(data: dict[str, Any], out: Path, examples: Mapping[str, Any] |
     """comparison.json, its per-example rows (examples.jsonl, when there are any) and the
     Markdown and HTML reports."""
     from dabench.comparison import Comparison
-    from dabench.example_rows import EXAMPLES_FILE, write_examples
+    from dabench.example_rows import EXAMPLES_FILE, example_lines, write_examples
 
     out.mkdir(parents=True, exist_ok=True)
     written = [Comparison.from_dict(data).save(out / "comparison.json")]
     stale = out / EXAMPLES_FILE
     if examples:
-        written.append(write_examples(examples, stale))
+        written.append(write_examples(example_lines(examples), stale))
     elif stale.exists():
         stale.unlink()  # rows of an earlier comparison in this folder must not pass for this one's
     from dabench.render.html import write_html_report

@@ -35,7 +35,7 @@ def sweep_command(
     trajectory plot per category) to --out.
     """
     from dabench.cli.output import default_out_dir
-    from dabench.example_rows import EXAMPLES_FILE, write_examples
+    from dabench.example_rows import EXAMPLES_FILE, example_lines, write_examples
     from dabench.render.sweep_report import sweep_html
     from dabench.sweep import sweep
 
@@ -51,8 +51,8 @@ def sweep_command(
     data = result.to_dict()
     (out_dir / "sweep.json").write_text(result.to_json(), encoding="utf-8")
     (out_dir / "report.html").write_text(sweep_html(data), encoding="utf-8")
-    rows = {p.name: p.comparison.examples() for p in result.points}
-    write_examples({}, out_dir / EXAMPLES_FILE, by_checkpoint=rows)
+    write_examples((line for p in result.points for line in example_lines(p.comparison.examples(), checkpoint=p.name)),
+                   out_dir / EXAMPLES_FILE)
     if as_json:
         sys.stdout.write(result.to_json())
         return

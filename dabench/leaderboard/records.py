@@ -19,7 +19,7 @@ from typing import Any
 
 from dabench.errors import DabenchError
 from dabench.leaderboard.definition import write_default_definition
-from dabench.comparison import read_comparison
+from dabench.comparison import check_comparison, read_comparison
 from dabench.example_rows import EXAMPLES_FILE, read_examples
 
 RECORDS_DIR = "records"
@@ -88,8 +88,10 @@ def _read(path: Path) -> tuple[str, dict[str, Any], Path | None]:
         for cp in data["checkpoints"]:
             for t in cp["comparison"]["tasks"]:
                 counts[t["task"]] = counts.get(t["task"], 0) + t["n"]
+    elif head is None:
+        kind, data = "comparison", read_comparison(path)  # names what is wrong with the file
     else:
-        kind, data = "comparison", read_comparison(path)
+        kind, data = "comparison", check_comparison(head, str(path))
         counts = {t["task"]: t["n"] for t in data["tasks"]}
     examples = path.parent / EXAMPLES_FILE
     if not examples.is_file():

@@ -22,7 +22,7 @@ from dabench.leaderboard.definition import LeaderboardDefinition, load_definitio
 from dabench.leaderboard.flips import flip_page_name, flip_view
 from dabench.leaderboard.gain_cost import Point, gain_cost_svg, point_of
 from dabench.leaderboard.provenance import provenance, reproduce_command, sweep_command
-from dabench.leaderboard.records import EXAMPLES_SUFFIX, load_examples, load_records, load_sweeps
+from dabench.leaderboard.records import EXAMPLES_SUFFIX, RECORDS_DIR, load_examples, load_records, load_sweeps
 from dabench.render import fmt
 from dabench.render.html import comparison_view, environment, page_assets, sort_key
 from dabench.render.regime_fmt import regime_label, regime_of, score
@@ -197,7 +197,7 @@ def _pair_pages(directory: Path, out_dir: Path, rid: str, data: dict[str, Any], 
     published = load_examples(directory, rid)
     rows_by_task = published[1] if published else {}
     pair_dir = out_dir / PAIRS_DIR
-    written = [_write(pair_dir / f"{rid}.json", (directory / "records" / f"{rid}.json").read_bytes())]
+    written = [_write(pair_dir / f"{rid}.json", (directory / RECORDS_DIR / f"{rid}.json").read_bytes())]
     if published:
         written.append(_write(pair_dir / f"{rid}{EXAMPLES_SUFFIX}", published[0].read_bytes()))
     flip_template = env.get_template("lb_flips.html.j2")

@@ -139,7 +139,7 @@ def test_sort_filter_follow_link_and_nothing_runs(site, driver):
 @pytest.fixture(scope="module")
 def pairs_site(tmp_path_factory) -> Path:
     """The published MiniLM records, a sweep, and a pair whose per-example rows carry a payload."""
-    from dabench.example_rows import example_row, write_examples
+    from dabench.example_rows import example_lines, example_row, write_examples
     from tests.fake_comparison import fake_sweep
 
     tmp = tmp_path_factory.mktemp("lb-pairs")
@@ -153,8 +153,8 @@ def pairs_site(tmp_path_factory) -> Path:
     (run / "comparison.json").write_text(json.dumps(evil), encoding="utf-8")
     rows = [example_row(f"c{i}", f"input {i}", "CPR:3", "CPR:3", PAYLOAD if i == 0 else "CPR:3",
                         base_score=1.0, adapted_score=0.0 if i == 0 else 1.0) for i in range(4)]
-    write_examples({"chemprot": rows, "rte": [example_row(f"r{i}", "x", "True", "True", "True", base_score=1.0,
-                                                          adapted_score=1.0) for i in range(2)]},
+    write_examples(example_lines({"chemprot": rows, "rte": [example_row(f"r{i}", "x", "True", "True", "True", base_score=1.0,
+                                                          adapted_score=1.0) for i in range(2)]}),
                    run / "examples.jsonl")
     add_records([*sorted(repo_records.glob("*.json")), run / "comparison.json", fake_sweep(tmp / "sweep.json")],
                 tmp / "leaderboards")

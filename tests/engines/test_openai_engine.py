@@ -70,7 +70,7 @@ def test_greedy_generations_are_identical(vllm_server, hf_engines, shared_data):
         assert served == hf_engines[role].generate(prompts, stop=["\n"], max_new_tokens=12)
 
 
-def test_fingerprints_tell_models_apart_and_survive_a_restart_of_nothing(vllm_server):
+def test_fingerprints_tell_models_and_revisions_apart(vllm_server):
     base, adapted = _served(vllm_server, "base"), _served(vllm_server, "adapted")
     assert base.fingerprint() != adapted.fingerprint()
     assert _served(vllm_server, "base").fingerprint() == base.fingerprint()

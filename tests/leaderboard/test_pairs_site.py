@@ -11,7 +11,7 @@ import pytest
 import typer.main
 
 from dabench.errors import DabenchError
-from dabench.example_rows import example_row, flips, write_examples
+from dabench.example_rows import example_lines, example_row, flips, write_examples
 from dabench.leaderboard import add_records, build_site
 from dabench.leaderboard.gain_cost import point_of
 from dabench.leaderboard.provenance import provenance, reproduce_command
@@ -36,8 +36,8 @@ def _comparison_dir(tmp_path: Path) -> Path:
     out = tmp_path / "run"
     out.mkdir()
     (out / "comparison.json").write_text(json.dumps(data), encoding="utf-8")
-    write_examples({"chemprot": _rows(10, {0, 1, 2, 3, 4}, {0, 1, 2, 5, 6, 7, 8}),
-                    "sst2": _rows(4, {0, 1, 2}, {0, 1})}, out / "examples.jsonl")
+    write_examples(example_lines({"chemprot": _rows(10, {0, 1, 2, 3, 4}, {0, 1, 2, 5, 6, 7, 8}),
+                    "sst2": _rows(4, {0, 1, 2}, {0, 1})}), out / "examples.jsonl")
     return out
 
 
@@ -73,7 +73,7 @@ def test_examples_are_published_and_every_flip_gets_a_page(tmp_path):
 
 def test_examples_of_another_comparison_are_refused(tmp_path):
     run = _comparison_dir(tmp_path)
-    write_examples({"chemprot": _rows(3, set(), set())}, run / "examples.jsonl")
+    write_examples(example_lines({"chemprot": _rows(3, set(), set())}), run / "examples.jsonl")
     with pytest.raises(DabenchError, match="does not belong to"):
         add_records([run / "comparison.json"], tmp_path / "lb")
     assert not (tmp_path / "lb").exists()
