@@ -53,8 +53,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dabench.intrinsic import clean_text, compare_intrinsic, get_intrinsic_registry, load_documents  # noqa: E402
-from dabench.regimes import compare_regime, regime_info  # noqa: E402
+from dabench import compare  # noqa: E402
+from dabench.intrinsic import clean_text, get_intrinsic_registry, load_documents  # noqa: E402
+from dabench.regimes import regime_info  # noqa: E402
 
 SEED = 0
 
@@ -324,8 +325,8 @@ def main(argv: list[str] | None = None) -> int:
         overrides = dict(s.regime_overrides)
         if regime == "probe":
             overrides = {k: v for k, v in overrides.items() if k != "epochs"}
-        comp = compare_regime(str(base), str(adapted_dir), ["chemprot"], regime=regime, preset=s.regime_preset,
-                              seeds=s.seeds, limit=s.test_limit, domain="biomed", hyperparameters=overrides, **common)
+        comp = compare(str(base), str(adapted_dir), ["chemprot"], regime=regime, preset=s.regime_preset,
+                       seeds=s.seeds, limit=s.test_limit, domain="biomed", hyperparameters=overrides, **common)
         times[regime] = time.perf_counter() - t
         comp.save(out / f"{regime}.json")
         results[regime] = comp
@@ -333,8 +334,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += describe(comp, regime)
     if "intrinsic" in only:
         t = time.perf_counter()
-        comp = compare_intrinsic(str(head_dir), str(adapted_dir), ["chemprot_text_ppl", "sst2_text_ppl"],
-                                 limit=s.ppl_limit, domain="biomed", **common)
+        comp = compare(str(head_dir), str(adapted_dir), ["chemprot_text_ppl", "sst2_text_ppl"],
+                       limit=s.ppl_limit, domain="biomed", **common)
         times["intrinsic"] = time.perf_counter() - t
         comp.save(out / "intrinsic.json")
         results["intrinsic"] = comp

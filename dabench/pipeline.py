@@ -7,7 +7,8 @@ The task names are split among the kinds that claim them — the registry's prom
 validating all data before any model loads, so a bad input fails in a second, not after an
 hour of inference. :func:`dabench.orchestrator.run_plans` then runs the kinds side by side
 (one model handle per side) with one multiplicity correction over every task. The fine-tune and
-probe regimes train backbones and run through :func:`dabench.regimes.compare_regime`.
+probe regimes (:class:`~dabench.regimes.compare.RegimePlan`) and the intrinsic regime are one
+plan each.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, Mapping, Sequence
 from dabench.chat import ChatSettings
 from dabench.comparison import Comparison
 from dabench.errors import TaskError
-from dabench.handles import make_handles
+from dabench.handles import ModelHandle, make_handles
 from dabench.options import RunOptions, all_fields
 from dabench.executors import Executor
 from dabench.orchestrator import KindPlan, run_plans
@@ -68,7 +69,7 @@ def compare(
 
     ``regime``: ``prompt`` (default) scores the checkpoints as they are; ``finetune``,
     ``probe`` and ``intrinsic`` train or probe both backbones per task, or score held-out
-    text (:func:`dabench.regimes.compare_regime`, docs/regimes.md). The training keywords
+    text (docs/regimes.md). The training keywords
     (``seeds``, ``preset``, ``lr``, ``batch_size``, ``epochs``, ``patience``, ``max_length``,
     ``train_limit``, ``dev_limit``, ``pooling``, ``hyperparameters``) apply to those regimes only.
 
@@ -99,69 +100,84 @@ def compare(
                             lmeval_include_path=lmeval_include_path,
                             chat=dict(chat_template=chat_template, system_prompt=system_prompt,
                                       fewshot_as_multiturn=fewshot_as_multiturn))
-    chat = ChatSettings(chat_template, system_prompt, fewshot_as_multiturn)
-    comparison = _compare(base, adapted, tasks, data_dir=data_dir, data_files=data_files, limit=limit, shots=shots,
-                          shots_split=shots_split, seed=seed, resamples=resamples, alpha=alpha, margin=margin,
-                          correction=correction, domain=domain, select_prompt=select_prompt, select_limit=select_limit,
-                          store_path=store_path, engine=engine, engine_options=engine_options, tasks_dirs=tasks_dirs,
-                          progress=progress, lmeval_include_path=lmeval_include_path, regime=regime, training=training,
-                          executor=executor, shard=shard, chat=chat)
+    names = [t.strip() for t in tasks if t.strip()]
+    training = {k: v for k, v in training.items() if v is not None}
+    stats: dict[str, Any] = dict(seed=seed, resamples=resamples, alpha=alpha, margin=margin, correction=correction)
+    data: dict[str, Any] = dict(data_dir=data_dir, data_files=data_files, limit=limit, domain=domain,
+                                tasks_dirs=tasks_dirs)
+    if regime == "prompt":
+        if training:
+            name = next(iter(training))
+            raise TaskError(f"{name} (--{name.replace('_', '-')}) applies to the finetune/probe regimes, "
+                            "not to prompting")
+        chat = ChatSettings(chat_template, system_prompt, fewshot_as_multiturn)
+        handles, plans = _prompted_plans(base, adapted, names, engine, engine_options or {}, chat, stats, data,
+                                         shots=shots, shots_split=shots_split, select_prompt=select_prompt,
+                                         select_limit=select_limit, lmeval_include_path=lmeval_include_path)
+    else:
+        if lmeval_include_path or any(t.startswith("lmeval:") for t in names):
+            raise TaskError(f"lm-eval tasks are prompted; they do not run under regime {regime!r}")
+        handles = make_handles(base, adapted, "hf", engine_options or {})
+        plans = [_regime_plan(regime, names, handles, training, stats, data)]
+    comparison = run_plans(handles, plans, store_path=store_path, progress=progress, correction=correction,
+                           alpha=alpha, margin=margin, executor=executor, shard=shard)
     comparison.config.setdefault("options", options.recorded())  # what a gate replays (RunOptions.layered)
     return comparison
 
 
-def _compare(base: str, adapted: str, tasks: Sequence[str], *, data_dir: Any, data_files: Any, limit: int | None,
-             shots: int, shots_split: str | None, seed: int, resamples: int, alpha: float, margin: float | None,
-             correction: str, domain: str | None, select_prompt: bool, select_limit: int | None, store_path: Any,
-             engine: str, engine_options: Mapping[str, Any] | None, tasks_dirs: Sequence[Any], progress: Any,
-             lmeval_include_path: Sequence[Any], regime: str, training: Mapping[str, Any],
-             executor: Executor | None = None, shard: tuple[int, int] | None = None,
-             chat: ChatSettings | None = None) -> Comparison:
-    """:func:`compare` once its options are checked: the regime's kind alone, or the prompted,
-    lm-eval and intrinsic kinds side by side."""
-    if regime != "prompt" or training:
-        return _compare_regime(base, adapted, tasks, regime, training, shots=shots, shots_split=shots_split,
-                               select_prompt=select_prompt,
-                               engine=engine, data_dir=data_dir, data_files=data_files, limit=limit, seed=seed,
-                               resamples=resamples, alpha=alpha, margin=margin, correction=correction, domain=domain,
-                               store_path=store_path, engine_options=engine_options, tasks_dirs=tasks_dirs,
-                               progress=progress, lmeval_include_path=lmeval_include_path, executor=executor,
-                               shard=shard)
+def _prompted_plans(base: str, adapted: str, names: list[str], engine: str, engine_options: Mapping[str, Any],
+                    chat: ChatSettings, stats: dict[str, Any], data: dict[str, Any], *, shots: int,
+                    shots_split: str | None, select_prompt: bool, select_limit: int | None,
+                    lmeval_include_path: Sequence[Any]) -> tuple[tuple[ModelHandle, ModelHandle], list[KindPlan]]:
+    """The prompt regime: the registry's prompted tasks, ``lmeval:`` tasks and intrinsic tasks,
+    each kind planned (its data read and checked) before any model loads."""
+    tasks_dirs = data.pop("tasks_dirs")
     registry = get_registry([Path(d) for d in tasks_dirs])
     from dabench.intrinsic.spec import intrinsic_names
 
-    names = [t.strip() for t in tasks if t.strip()]
     intrinsic = intrinsic_names(names, registry, tasks_dirs)
     lmeval_tasks = [t for t in names if t.startswith("lmeval:")]
     native = [t for t in names if t not in intrinsic and t not in lmeval_tasks]
-    chat = chat or ChatSettings()
     if lmeval_tasks and chat.mode != "off":
         raise TaskError("--chat-template applies to registry tasks; lm-eval tasks are prompted as lm-eval formats "
                         "them: compare them in a run of their own without --chat-template")
     if intrinsic and engine != "hf" and (native or lmeval_tasks):
         raise TaskError(f"intrinsic tasks ({', '.join(intrinsic)}) are scored with the hf engine; compare them "
                         f"in a run of their own, apart from the prompted tasks of engine {engine!r}")
-    stats: dict[str, Any] = dict(seed=seed, resamples=resamples, alpha=alpha, margin=margin, correction=correction)
-    # every kind's data is read and checked before any model loads
     plans: list[KindPlan] = []
     if native:
-        plans.append(PromptPlan(registry.resolve(native), data_dir=data_dir, data_files=data_files, limit=limit,
-                                shots=shots, shots_split=shots_split, domain=domain, select_prompt=select_prompt,
-                                select_limit=select_limit, engine=engine, chat=chat, **stats))
+        plans.append(PromptPlan(registry.resolve(native), **data, shots=shots, shots_split=shots_split,
+                                select_prompt=select_prompt, select_limit=select_limit, engine=engine, chat=chat,
+                                **stats))
     if lmeval_tasks:
         from dabench.lmeval.compare import LmevalPlan
 
-        plans.append(LmevalPlan(lmeval_tasks, include_path=list(lmeval_include_path), limit=limit,
+        plans.append(LmevalPlan(lmeval_tasks, include_path=list(lmeval_include_path), limit=data["limit"],
                                 shots=shots or None, engine=engine, include_key="lmeval_include_path", **stats))
-    handles = make_handles(base, adapted, engine if not intrinsic or native or lmeval_tasks else "hf",
-                           engine_options or {})
+    handles = make_handles(base, adapted, engine if not intrinsic or native or lmeval_tasks else "hf", engine_options)
     if intrinsic:
         from dabench.intrinsic.compare import IntrinsicPlan
 
-        plans.append(IntrinsicPlan(intrinsic, handles, data_dir=data_dir, data_files=data_files, limit=limit,
-                                   domain=domain, tasks_dirs=tasks_dirs, **stats))
-    return run_plans(handles, plans, store_path=store_path, progress=progress, correction=correction, alpha=alpha,
-                     margin=margin, executor=executor, shard=shard)
+        plans.append(IntrinsicPlan(intrinsic, handles, **data, tasks_dirs=tasks_dirs, **stats))
+    return handles, plans
+
+
+def _regime_plan(regime: str, names: list[str], handles: tuple[ModelHandle, ModelHandle], training: dict[str, Any],
+                 stats: dict[str, Any], data: dict[str, Any]) -> KindPlan:
+    """The one plan of the intrinsic, fine-tune or probe regime."""
+    if regime == "intrinsic":
+        from dabench.intrinsic.compare import IntrinsicPlan
+
+        other = [k for k in training if k != "max_length"]
+        if other:
+            raise TaskError(f"{other[0]} (--{other[0].replace('_', '-')}) applies to the finetune/probe regimes; "
+                            "regime intrinsic trains nothing (only max_length applies)")
+        return IntrinsicPlan(names, handles, **data, max_length=training.get("max_length"), **stats)
+    from dabench.regimes.compare import RegimePlan
+
+    return RegimePlan(names, handles, regime=regime, **data, seeds=training.pop("seeds", None),
+                      preset=training.pop("preset", None), hyperparameters=training.pop("hyperparameters", None),
+                      named=training, **stats)
 
 
 #: keywords of ``compare`` that only the training regimes take
@@ -197,22 +213,3 @@ def check_options(*, regime: str, shots: int, select_prompt: bool, engine: str, 
                             for split, path in splits.items()] or None)
     return RunOptions.layered({k: v for k, v in given.items() if v is not None})
 
-
-def _compare_regime(base: str, adapted: str, tasks: Sequence[str], regime: str, training: Mapping[str, Any], *,
-                    shots: int, select_prompt: bool, engine: str, shots_split: str | None = None,
-                    lmeval_include_path: Sequence[Any] = (),
-                    **options: Any) -> Comparison:
-    """``compare`` under a fine-tune / probe / intrinsic regime; options that mean nothing there are refused."""
-    given = [k for k, v in training.items() if v is not None]
-    if regime == "prompt":
-        if given:
-            raise TaskError(f"{given[0]} (--{given[0].replace('_', '-')}) applies to the finetune/probe regimes, "
-                            "not to prompting")
-        return compare(base, adapted, tasks, shots=shots, shots_split=shots_split, select_prompt=select_prompt,
-                       engine=engine, lmeval_include_path=lmeval_include_path, **options)
-    if lmeval_include_path or any(t.strip().startswith("lmeval:") for t in tasks):
-        raise TaskError(f"lm-eval tasks are prompted; they do not run under regime {regime!r}")
-    from dabench.regimes import compare_regime
-
-    return compare_regime(base, adapted, list(tasks), regime=regime, **options,
-                          **{k: v for k, v in training.items() if v is not None})

@@ -2,15 +2,15 @@
 
 Public surface:
 
-- :func:`compare_intrinsic` → a :class:`~dabench.comparison.Comparison` whose tasks are
-  intrinsic tasks (``tasks/intrinsic/*.yml``), paired per document;
+- intrinsic tasks (``tasks/intrinsic/*.yml``) run through ``dabench.compare``, paired per
+  document (the kind is :class:`~dabench.intrinsic.compare.IntrinsicPlan`);
 - :class:`NegLogPerplexity` (headline, higher is better) and :class:`Perplexity` (secondary):
   metrics over per-document ``(nll, units)`` statistics, usable with :func:`dabench.stats.paired_test`;
 - :func:`causal_nll`, :func:`pseudo_nll`: per-document scores of a loaded model;
 - :class:`IntrinsicSpec`, :func:`get_intrinsic_registry`, :func:`load_documents`.
 """
 
-from dabench.intrinsic.compare import compare_intrinsic, document_stats
+from dabench.intrinsic.compare import document_stats
 from dabench.intrinsic.documents import Document, DocumentSet, clean_text, load_documents
 from dabench.intrinsic.metrics import INTRINSIC_METRICS, NegLogPerplexity, Perplexity
 from dabench.intrinsic.scoring import DocScore, causal_nll, causal_windows, measure_of, pseudo_nll
@@ -27,7 +27,6 @@ __all__ = [
     "causal_nll",
     "causal_windows",
     "clean_text",
-    "compare_intrinsic",
     "document_stats",
     "get_intrinsic_registry",
     "load_documents",

@@ -1,4 +1,4 @@
-"""``compare_intrinsic``: is the adapted model closer to the domain's text, and what did it do to general text?
+"""The intrinsic kind (:class:`IntrinsicPlan`): is the adapted model closer to the domain's text, and what did it do to general text?
 
 Each model scores the same held-out documents (perplexity for causal LMs, pseudo-perplexity for
 masked LMs); per-document ``(nll, units)`` records go to the store, so an interrupted run resumes
@@ -14,16 +14,15 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from dabench.comparison import Comparison, ModelInfo, TaskResult
+from dabench.comparison import ModelInfo, TaskResult
 from dabench.data import resolve_data_dir
 from dabench.example_rows import example_row
 from dabench.errors import PairingError, TaskError
-from dabench.executors import Executor
 from dabench.intrinsic.documents import DocumentSet, load_documents
 from dabench.intrinsic.metrics import NegLogPerplexity, Perplexity
 from dabench.intrinsic.scoring import causal_nll, measure_of, pseudo_nll
 from dabench.intrinsic.spec import IntrinsicSpec, get_intrinsic_registry
-from dabench.handles import ModelHandle, make_handles
+from dabench.handles import ModelHandle
 from dabench.model_runs import run_key
 from dabench.orchestrator import stats_settings
 from dabench.progress import Advance, Progress
@@ -209,29 +208,6 @@ class IntrinsicPlan:
             **stats_settings(self, with_margin=False),
             "regime": "intrinsic",
         }
-
-
-def compare_intrinsic(
-    base: str,
-    adapted: str,
-    tasks: Sequence[str],
-    *,
-    store_path: str | os.PathLike[str] | None = None,
-    engine_options: Mapping[str, Any] | None = None,
-    progress: bool | Progress = True,
-    executor: Executor | None = None,
-    shard: tuple[int, int] | None = None,
-    **options: Any,
-) -> Comparison:
-    """Compare ``adapted`` with ``base`` on the intrinsic ``tasks`` (names or suites of
-    ``tasks/intrinsic/*.yml``): Δ of −log perplexity per task, paired over documents.
-    ``options``: those of :class:`IntrinsicPlan`."""
-    from dabench.orchestrator import run_plans
-
-    handles = make_handles(base, adapted, "hf", engine_options or {})
-    plan = IntrinsicPlan(tasks, handles, **options)
-    return run_plans(handles, [plan], store_path=store_path, progress=progress, correction=plan.correction,
-                     alpha=plan.alpha, margin=plan.margin, executor=executor, shard=shard)
 
 
 def _run_key(spec: IntrinsicSpec, docs: DocumentSet, measure: str, window: int) -> str:

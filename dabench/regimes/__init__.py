@@ -2,17 +2,16 @@
 
 Public surface:
 
-- :func:`compare_regime` → :class:`~dabench.comparison.Comparison`: base vs adapted backbone,
-  each fine-tuned (``regime="finetune"``, several seeds, the seeds t-test over seeds ×
-  examples) or probed (``regime="probe"``) on every task; ``regime="intrinsic"`` runs
-  :func:`dabench.intrinsic.compare_intrinsic`;
+- ``dabench.compare(..., regime="finetune" | "probe")``: base vs adapted backbone, each
+  fine-tuned (several seeds, the seeds t-test over seeds × examples) or probed on every task
+  (the kind is :class:`~dabench.regimes.compare.RegimePlan`);
 - :class:`FinetuneConfig`, :class:`ProbeConfig`, :data:`PRESETS` (``dsp``, ``small-cpu``);
 - :func:`finetune_seed`, :func:`probe_run`: one run on encoded splits;
 - :func:`regime_info`: a task's regime details (mean ± sd per model, per-seed scores, runs).
 """
 
 from dabench.regimes.backbone import Backbone
-from dabench.regimes.compare import META_ID, REGIMES, compare_regime, majority, seed_list
+from dabench.regimes.compare import META_ID, REGIMES, majority, seed_list
 from dabench.regimes.config import PRESETS, FinetuneConfig, Preset, ProbeConfig, get_preset
 from dabench.regimes.finetune import finetune_seed, slanted_triangular
 from dabench.regimes.info import regime_info
@@ -26,7 +25,6 @@ __all__ = [
     "Preset",
     "ProbeConfig",
     "REGIMES",
-    "compare_regime",
     "extract_features",
     "finetune_seed",
     "get_preset",

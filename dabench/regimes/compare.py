@@ -1,4 +1,4 @@
-"""``compare_regime``: base vs adapted backbone, each trained on every task (or probed), paired on the test examples.
+"""The fine-tune and probe kinds: base vs adapted backbone, each trained on every task (or probed), paired on the test examples.
 
 Data flow, as in the prompting comparison: task specs → train/dev/test plans (read and
 checked before any model loads) → per model and seed, test predictions through the store
@@ -18,11 +18,10 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from dabench.comparison import DISAGREEMENTS_KEPT, Comparison, ModelInfo, TaskResult
+from dabench.comparison import DISAGREEMENTS_KEPT, ModelInfo, TaskResult
 from dabench.example_rows import disagreements, example_row
 from dabench.data import resolve_data_dir
 from dabench.errors import TaskError
-from dabench.executors import Executor
 from dabench.metrics import task_metric
 from dabench.handles import ModelHandle
 from dabench.model_runs import run_key
@@ -60,80 +59,6 @@ def seed_list(seeds: int | Sequence[int] | None, default: int) -> list[int]:
     return out
 
 
-def compare_regime(
-    base: str,
-    adapted: str,
-    tasks: Sequence[str],
-    *,
-    regime: str = "finetune",
-    data_dir: str | os.PathLike | None = None,
-    data_files: Mapping[str, Mapping[str, str]] | None = None,
-    seeds: int | Sequence[int] | None = None,
-    limit: int | None = None,
-    preset: str | None = None,
-    lr: float | None = None,
-    batch_size: int | None = None,
-    epochs: int | None = None,
-    patience: int | None = None,
-    max_length: int | None = None,
-    train_limit: int | None = None,
-    dev_limit: int | None = None,
-    pooling: str | None = None,
-    hyperparameters: Mapping[str, Any] | None = None,
-    seed: int = 0,
-    resamples: int = 10_000,
-    alpha: float = 0.05,
-    margin: float | None = None,
-    correction: str = "holm",
-    domain: str | None = None,
-    store_path: str | os.PathLike | None = None,
-    engine_options: Mapping[str, Any] | None = None,
-    tasks_dirs: Sequence[str | os.PathLike] = (),
-    progress: bool | Progress = True,
-    executor: Executor | None = None,
-    shard: tuple[int, int] | None = None,
-) -> Comparison:
-    """Compare ``adapted`` with ``base`` under a training regime.
-
-    ``regime``: ``finetune`` (each backbone fine-tuned per task with the same hyperparameters
-    and seeds; early stopping on dev), ``probe`` (frozen features + logistic regression), or
-    ``intrinsic`` (delegates to :func:`dabench.intrinsic.compare_intrinsic`; ``tasks`` are
-    intrinsic tasks). ``preset``: ``dsp`` (default) or ``small-cpu``; the named
-    hyperparameters and ``hyperparameters`` override it. ``seeds``: a count or a list
-    (fine-tuning; the probe is deterministic and runs once). ``seed`` seeds the resampling.
-    """
-    if regime == "intrinsic":
-        from dabench.intrinsic.compare import compare_intrinsic
-
-        training = {"seeds": seeds, "preset": preset, "lr": lr, "batch_size": batch_size, "epochs": epochs,
-                    "patience": patience, "train_limit": train_limit, "dev_limit": dev_limit, "pooling": pooling,
-                    "hyperparameters": hyperparameters or None}
-        given = [k for k, v in training.items() if v is not None]
-        if given:
-            raise TaskError(f"{given[0]} (--{given[0].replace('_', '-')}) applies to the finetune/probe regimes; "
-                            "regime intrinsic trains nothing (only max_length applies)")
-
-        return compare_intrinsic(base, adapted, tasks, data_dir=data_dir, data_files=data_files, limit=limit,
-                                 max_length=max_length, seed=seed, resamples=resamples, alpha=alpha, margin=margin,
-                                 correction=correction, domain=domain, store_path=store_path,
-                                 engine_options=engine_options, tasks_dirs=tasks_dirs, progress=progress,
-                                 executor=executor, shard=shard)
-    if regime not in ("finetune", "probe"):
-        raise TaskError(f"--regime must be one of prompt, {', '.join(REGIMES)}; not {regime!r}")
-    from dabench.handles import make_handles
-    from dabench.orchestrator import run_plans
-
-    handles = make_handles(base, adapted, "hf", engine_options or {})
-    plan = RegimePlan(tasks, handles, regime=regime, data_dir=data_dir, data_files=data_files, seeds=seeds,
-                      limit=limit, preset=preset, hyperparameters=hyperparameters, seed=seed, resamples=resamples,
-                      alpha=alpha, margin=margin, correction=correction, domain=domain, tasks_dirs=tasks_dirs,
-                      named={"lr": lr, "batch_size": batch_size, "epochs": epochs, "patience": patience,
-                             "max_length": max_length, "train_limit": train_limit, "dev_limit": dev_limit,
-                             "pooling": pooling})
-    return run_plans(handles, [plan], store_path=store_path, progress=progress, correction=correction, alpha=alpha,
-                     margin=margin, executor=executor, shard=shard)
-
-
 class RegimePlan:
     """The tasks of a fine-tune or probe comparison (a :class:`~dabench.orchestrator.KindPlan`):
     hyperparameters resolved and train/dev/test data read before any backbone loads, then per
@@ -146,8 +71,6 @@ class RegimePlan:
                  hyperparameters: Mapping[str, Any] | None, seed: int, resamples: int, alpha: float,
                  margin: float | None, correction: str, domain: str | None,
                  tasks_dirs: Sequence[str | os.PathLike[str]], named: Mapping[str, Any]) -> None:
-        if regime not in ("finetune", "probe"):
-            raise TaskError(f"--regime must be one of prompt, {', '.join(REGIMES)}; not {regime!r}")
         check_stats_options(alpha, correction)
         self.kind = regime
         self.regime = regime

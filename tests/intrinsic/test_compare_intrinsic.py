@@ -1,4 +1,4 @@
-"""compare_intrinsic end to end: masked LMs (pseudo-perplexity) and causal LMs (perplexity)."""
+"""Intrinsic comparisons end to end (dabench.compare): masked LMs (pseudo-perplexity) and causal LMs (perplexity)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from dabench.errors import CheckpointError, PairingError
-from dabench.intrinsic import compare_intrinsic, get_intrinsic_registry, load_documents, pseudo_nll
+from dabench import compare
+from dabench.intrinsic import get_intrinsic_registry, load_documents, pseudo_nll
 from dabench.intrinsic import compare as intrinsic_compare
-from dabench.regimes import compare_regime, regime_info
+from dabench.regimes import regime_info
 from dabench.comparison import check_comparison
 
 TASKS = ["chemprot_text_ppl", "sst2_text_ppl"]
@@ -22,8 +23,8 @@ TASKS = ["chemprot_text_ppl", "sst2_text_ppl"]
 def mlm_comparison(bert_pair, shared_data, tmp_path_factory):
     base, adapted = bert_pair
     store = tmp_path_factory.mktemp("intrinsic") / "s.sqlite"
-    comp = compare_intrinsic(str(base), str(adapted), TASKS, data_dir=shared_data, limit=30, resamples=2000,
-                             store_path=store, progress=False, domain="biomed")
+    comp = compare(str(base), str(adapted), TASKS, data_dir=shared_data, limit=30, resamples=2000,
+                   store_path=store, progress=False, domain="biomed")
     return comp, store
 
 
@@ -60,16 +61,16 @@ def test_rerun_reads_the_store(mlm_comparison, bert_pair, shared_data, monkeypat
         raise AssertionError("a model was loaded although every document is stored")
 
     monkeypatch.setattr(intrinsic_compare._LM, "model", no_model)
-    again = compare_regime(str(bert_pair[0]), str(bert_pair[1]), TASKS, regime="intrinsic", data_dir=shared_data,
-                           limit=30, resamples=2000, store_path=store, progress=False, domain="biomed")
+    again = compare(str(bert_pair[0]), str(bert_pair[1]), TASKS, regime="intrinsic", data_dir=shared_data,
+                    limit=30, resamples=2000, store_path=store, progress=False, domain="biomed")
     assert [(t.base, t.adapted, t.ci, t.p_value) for t in again.tasks] == [(t.base, t.adapted, t.ci, t.p_value) for t in comp.tasks]
 
 
 def test_identical_models_tie(bert_pair, shared_data, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(bert_pair[1], copy)
-    comp = compare_intrinsic(str(bert_pair[1]), str(copy), TASKS, data_dir=shared_data, limit=12, resamples=500,
-                             store_path=tmp_path / "s.sqlite", progress=False)
+    comp = compare(str(bert_pair[1]), str(copy), TASKS, data_dir=shared_data, limit=12, resamples=500,
+                   store_path=tmp_path / "s.sqlite", progress=False)
     assert all(t.delta == 0.0 and t.p_value == 1.0 and t.verdict == "tie" for t in comp.tasks)
     # per-document rows: one per scored document, the two scores equal, so nothing flips
     for t in comp.tasks:
@@ -80,8 +81,8 @@ def test_causal_lm_perplexity(lm_pair, shared_data, tmp_path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     base, adapted = lm_pair
-    comp = compare_intrinsic(str(base), str(adapted), ["chemprot_text_ppl"], data_dir=shared_data, limit=20,
-                             resamples=1000, store_path=tmp_path / "s.sqlite", progress=False)
+    comp = compare(str(base), str(adapted), ["chemprot_text_ppl"], data_dir=shared_data, limit=20,
+                   resamples=1000, store_path=tmp_path / "s.sqlite", progress=False)
     t = comp.task("chemprot_text_ppl")
     assert regime_info(comp, t.task)["measure"] == "perplexity"
     docs = load_documents(get_intrinsic_registry().get("chemprot_text_ppl"), shared_data, limit=20)
@@ -111,11 +112,11 @@ def test_unusable_pairs_are_one_line_errors(bert_pair, lm_pair, shared_data, tmp
 
     encoder = build_encoder_only(bert_pair[0], tmp_path / "encoder")
     with pytest.raises(CheckpointError, match="no language-modelling head"):
-        compare_intrinsic(str(encoder), str(bert_pair[1]), TASKS, data_dir=shared_data, limit=5, progress=False,
-                          store_path=tmp_path / "s.sqlite")
+        compare(str(encoder), str(bert_pair[1]), TASKS, data_dir=shared_data, limit=5, progress=False,
+                store_path=tmp_path / "s.sqlite")
     with pytest.raises(PairingError, match="causal LMs or two masked LMs"):
-        compare_intrinsic(str(bert_pair[0]), str(lm_pair[0]), TASKS, data_dir=shared_data, limit=5, progress=False,
-                          store_path=tmp_path / "s.sqlite")
+        compare(str(bert_pair[0]), str(lm_pair[0]), TASKS, data_dir=shared_data, limit=5, progress=False,
+                store_path=tmp_path / "s.sqlite")
     # another vocabulary: per-token perplexities are not comparable, per-byte ones are
     from transformers import BertForMaskedLM
 
@@ -123,13 +124,13 @@ def test_unusable_pairs_are_one_line_errors(bert_pair, lm_pair, shared_data, tmp
     tok = build_wordpiece(general_text(shared_data), other, vocab_size=600)
     bert(BertForMaskedLM, len(tok), width=32, layers=1, heads=2).save_pretrained(other)
     with pytest.raises(PairingError, match="unit: byte"):
-        compare_intrinsic(str(bert_pair[0]), str(other), ["sst2_text_ppl"], data_dir=shared_data, limit=5,
-                          progress=False, store_path=tmp_path / "s.sqlite")
+        compare(str(bert_pair[0]), str(other), ["sst2_text_ppl"], data_dir=shared_data, limit=5,
+                progress=False, store_path=tmp_path / "s.sqlite")
     spec_dir = tmp_path / "specs"
     spec_dir.mkdir()
     (spec_dir / "bytes.yml").write_text("name: sst2_bytes\ntext_of: {task: sst2}\nunit: byte\n")
-    comp = compare_intrinsic(str(bert_pair[0]), str(other), ["sst2_bytes"], data_dir=shared_data, limit=5,
-                             resamples=200, progress=False, store_path=tmp_path / "s.sqlite", tasks_dirs=[spec_dir])
+    comp = compare(str(bert_pair[0]), str(other), ["sst2_bytes"], data_dir=shared_data, limit=5,
+                   resamples=200, progress=False, store_path=tmp_path / "s.sqlite", tasks_dirs=[spec_dir])
     info = regime_info(comp, "sst2_bytes")
     assert info["unit"] == "byte" and info["units"]["base"] == info["units"]["adapted"] == sum(
         len(d.text.encode()) for d in load_documents(get_intrinsic_registry([spec_dir]).get("sst2_bytes"), shared_data, limit=5).documents)

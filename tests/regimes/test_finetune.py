@@ -11,7 +11,8 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
 from dabench.errors import DataError, TaskError
-from dabench.regimes import META_ID, compare_regime, majority, regime_info, seed_list, slanted_triangular
+from dabench import compare
+from dabench.regimes import META_ID, majority, regime_info, seed_list, slanted_triangular
 from dabench.regimes.finetune import bucket_batches
 from dabench.comparison import check_comparison
 from dabench.stats import paired_test_seeds
@@ -49,8 +50,8 @@ def finetuned(bert_pair, shared_data, tmp_path_factory):
     base, adapted = bert_pair
     store = tmp_path_factory.mktemp("ft") / "store.sqlite"
     rec = Recorder()
-    comp = compare_regime(str(base), str(adapted), TASKS, regime="finetune", data_dir=shared_data, store_path=store,
-                          progress=rec, **FAST)
+    comp = compare(str(base), str(adapted), TASKS, regime="finetune", data_dir=shared_data, store_path=store,
+                   progress=rec, **FAST)
     return comp, store, rec
 
 
@@ -122,8 +123,8 @@ def test_identical_backbones_tie_and_rerun_uses_the_store(bert_pair, shared_data
     copy = tmp_path / "copy"
     shutil.copytree(base, copy)
     rec = Recorder()
-    comp = compare_regime(str(base), str(copy), TASKS, regime="finetune", data_dir=shared_data,
-                          store_path=tmp_path / "s.sqlite", progress=rec, **FAST)
+    comp = compare(str(base), str(copy), TASKS, regime="finetune", data_dir=shared_data,
+                   store_path=tmp_path / "s.sqlite", progress=rec, **FAST)
     for t in comp.tasks:
         assert t.verdict == "tie" and t.delta == 0.0 and t.p_value == 1.0
         info = regime_info(comp, t.task)
@@ -137,8 +138,8 @@ def test_fixed_seeds_reproduce_predictions(bert_pair, shared_data, tmp_path, fin
     comp1, store1, _ = finetuned
     base, adapted = bert_pair
     opts = dict(FAST, seeds=[1])
-    comp2 = compare_regime(str(base), str(adapted), ["chemprot_inhibitor"], regime="finetune", data_dir=shared_data,
-                           store_path=tmp_path / "fresh.sqlite", progress=False, **opts)
+    comp2 = compare(str(base), str(adapted), ["chemprot_inhibitor"], regime="finetune", data_dir=shared_data,
+                    store_path=tmp_path / "fresh.sqlite", progress=False, **opts)
     for role in ("base", "adapted"):
         first = _stored_predictions(store1, comp1, "chemprot_inhibitor", role)[1]
         with Store(tmp_path / "fresh.sqlite") as st:
@@ -153,10 +154,10 @@ def test_interrupted_finetune_resumes_at_the_seed_it_stopped_in(bert_pair, share
     args = (str(base), str(adapted), ["chemprot_inhibitor"])
     stop = Recorder(stop_at="adapted · chemprot_inhibitor · seed 1 · epoch 2")
     with pytest.raises(KeyboardInterrupt):
-        compare_regime(*args, regime="finetune", data_dir=shared_data, store_path=store, progress=stop, **FAST)
+        compare(*args, regime="finetune", data_dir=shared_data, store_path=store, progress=stop, **FAST)
     assert "adapted · chemprot_inhibitor · seed 1 · epoch 1" in stop.bars
     resumed = Recorder()
-    comp = compare_regime(*args, regime="finetune", data_dir=shared_data, store_path=store, progress=resumed, **FAST)
+    comp = compare(*args, regime="finetune", data_dir=shared_data, store_path=store, progress=resumed, **FAST)
     trained = sorted({d.split(" · epoch")[0] for d in resumed.bars if " · epoch " in d})
     assert trained == ["adapted · chemprot_inhibitor · seed 1"]  # base and adapted seed 0 came from the store
     full = finetuned[0].task("chemprot_inhibitor")
@@ -167,21 +168,21 @@ def test_interrupted_finetune_resumes_at_the_seed_it_stopped_in(bert_pair, share
 def test_missing_splits_are_one_line_errors(bert_pair, shared_data, tmp_path):
     base, adapted = bert_pair
     with pytest.raises(DataError, match="glue/sst2/train.tsv"):
-        compare_regime(str(base), str(adapted), ["sst2"], regime="finetune", data_dir=shared_data, progress=False,
-                       store_path=tmp_path / "s.sqlite")
+        compare(str(base), str(adapted), ["sst2"], regime="finetune", data_dir=shared_data, progress=False,
+                store_path=tmp_path / "s.sqlite")
     spec = (TASKS_DIR / "chemprot_inhibitor.yaml").read_text().replace("validation_split: validation\n", "")
     spec = spec.replace("name: chemprot_inhibitor", "name: chemprot_nodev")
     extra = tmp_path / "tasks"
     extra.mkdir()
     (extra / "nodev.yaml").write_text(spec)
     with pytest.raises(TaskError, match="--patience 0"):
-        compare_regime(str(base), str(adapted), ["chemprot_nodev"], regime="finetune", data_dir=shared_data,
-                       progress=False, store_path=tmp_path / "s.sqlite", tasks_dirs=[extra])
+        compare(str(base), str(adapted), ["chemprot_nodev"], regime="finetune", data_dir=shared_data,
+                progress=False, store_path=tmp_path / "s.sqlite", tasks_dirs=[extra])
     with pytest.raises(TaskError, match="--lr must be positive"):
-        compare_regime(str(base), str(adapted), ["chemprot"], regime="finetune", data_dir=shared_data, lr=-1.0,
-                       progress=False, store_path=tmp_path / "s.sqlite")
+        compare(str(base), str(adapted), ["chemprot"], regime="finetune", data_dir=shared_data, lr=-1.0,
+                progress=False, store_path=tmp_path / "s.sqlite")
     with pytest.raises(TaskError, match="--regime"):
-        compare_regime(str(base), str(adapted), ["chemprot"], regime="zero-shot", progress=False)
+        compare(str(base), str(adapted), ["chemprot"], regime="zero-shot", progress=False)
 
 
 def test_schedule_batches_and_votes():

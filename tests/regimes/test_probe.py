@@ -13,7 +13,8 @@ from sklearn.metrics import accuracy_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from dabench.regimes import Backbone, compare_regime, extract_features, regime_info
+from dabench import compare
+from dabench.regimes import Backbone, extract_features, regime_info
 from dabench.regimes.data import load_regime_data
 from dabench.registry import get_registry
 from dabench.comparison import check_comparison
@@ -41,8 +42,8 @@ def _reference_features(model_dir, texts):
 def probed(bert_pair, shared_data, tmp_path_factory):
     base, adapted = bert_pair
     store = tmp_path_factory.mktemp("probe") / "s.sqlite"
-    comp = compare_regime(str(base), str(adapted), ["chemprot_inhibitor"], regime="probe", data_dir=shared_data,
-                          store_path=store, progress=False, **OPTS)
+    comp = compare(str(base), str(adapted), ["chemprot_inhibitor"], regime="probe", data_dir=shared_data,
+                   store_path=store, progress=False, **OPTS)
     return comp, store
 
 
@@ -90,8 +91,8 @@ def test_identical_backbones_tie(bert_pair, shared_data, tmp_path):
     base, _ = bert_pair
     copy = tmp_path / "copy"
     shutil.copytree(base, copy)
-    comp = compare_regime(str(base), str(copy), ["chemprot_inhibitor", "chemprot"], regime="probe",
-                          data_dir=shared_data, store_path=tmp_path / "s.sqlite", progress=False, **OPTS)
+    comp = compare(str(base), str(copy), ["chemprot_inhibitor", "chemprot"], regime="probe",
+                   data_dir=shared_data, store_path=tmp_path / "s.sqlite", progress=False, **OPTS)
     assert all(t.verdict == "tie" and t.delta == 0.0 and t.p_value == 1.0 for t in comp.tasks)
 
 
@@ -101,8 +102,8 @@ def test_probe_without_dev_split_uses_default_c(bert_pair, shared_data, tmp_path
     extra.mkdir()
     (extra / "nodev.yaml").write_text(spec.replace("name: chemprot_inhibitor", "name: chemprot_nodev"))
     base, adapted = bert_pair
-    comp = compare_regime(str(base), str(adapted), ["chemprot_nodev"], regime="probe", data_dir=shared_data,
-                          store_path=tmp_path / "s.sqlite", progress=False, **dict(OPTS, tasks_dirs=[extra]))
+    comp = compare(str(base), str(adapted), ["chemprot_nodev"], regime="probe", data_dir=shared_data,
+                   store_path=tmp_path / "s.sqlite", progress=False, **dict(OPTS, tasks_dirs=[extra]))
     info = regime_info(comp, "chemprot_nodev")
     run = info["runs"]["base"][0]
     assert info["dev_examples"] == 0 and run["C"] == 1.0 and run["dev_scores"] == {}
