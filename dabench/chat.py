@@ -1,19 +1,10 @@
 """Prompt formats: plain text, or a chat template rendered with a model's own tokenizer.
 
-An instruction-tuned model is prompted as it was trained: the task's prompt becomes a user
-turn (after an optional system turn), the few-shot examples come before it — as alternating
-user / assistant turns (``--fewshot-as-multiturn``) or inside the one user turn — and the
-tokenizer's chat template renders the conversation with the generation prompt added. What the
-model is scored on (a label's verbaliser) or generates is then the assistant's reply, so a
-continuation is the verbaliser alone, without the plain format's target delimiter, and
-generation also stops at the end-of-turn token.
-
-``--chat-template auto`` gives each model its own tokenizer's template when it has one and the
-plain format otherwise (a base model without a template and its instruct sibling are each
-prompted as they were trained); ``PATH`` renders both with one Jinja template file; ``off``
-(the default) keeps plain prompts. A format's id names it in the run key, the report and the
-signature (``chat-<hash>``: a hash of the template, system prompt and few-shot layout), so
-records of different formats are never mixed.
+The task's prompt becomes a user turn (after an optional system turn), the shots come before it
+(as user / assistant turns with ``--fewshot-as-multiturn``, else inside the one user turn), and
+the model's reply is what is scored or generated. ``--chat-template auto`` gives each model its
+own tokenizer's template (plain prompts without one), ``PATH`` one Jinja file for both, ``off``
+(the default) plain prompts. A format's id (``chat-<hash>``) keys its records apart.
 """
 
 from __future__ import annotations
@@ -33,10 +24,8 @@ CHAT_MODES = ("off", "auto")
 
 @dataclass(frozen=True)
 class PromptFormat:
-    """A chat format: whose tokenizer renders it, with which template, system prompt and shot layout.
-
-    It holds the tokenizer's location, not the tokenizer, so a plan stays small and picklable
-    (a Ray worker loads the tokenizer once, from the cache below)."""
+    """A chat format: whose tokenizer renders it (its location, so a plan stays picklable), with
+    which template, system prompt and shot layout."""
 
     tokenizer: str
     template: str
@@ -104,9 +93,22 @@ class ChatSettings:
         return None if self.mode in CHAT_MODES else read_template_file(self.mode)
 
     def format_for(self, tokenizer_source: str | None, template_text: str | None) -> PromptFormat | None:
-        """The format of a model whose tokenizer is at ``tokenizer_source`` (None: plain)."""
-        return prompt_format(self.mode, tokenizer_source, system_prompt=self.system_prompt, multiturn=self.multiturn,
-                             template_text=template_text)
+        """The format of a model whose tokenizer is at ``tokenizer_source`` (None: plain). ``auto``
+        gives the tokenizer's own template, or None when it has none; a path gives ``template_text``
+        (read once at plan time) rendered with the model's tokenizer."""
+        if self.mode == "off":
+            return None
+        if tokenizer_source is None:
+            raise OptionError("--chat-template needs the model's tokenizer: with --engine openai, pass --tokenizer DIR")
+        if self.mode == "auto":
+            own = _tokenizer(tokenizer_source).chat_template
+            if not own:
+                return None
+            template = own if isinstance(own, str) else dict(own).get("default") or next(iter(dict(own).values()))
+            return PromptFormat(tokenizer_source, str(template), self.system_prompt, self.multiturn)
+        assert template_text is not None
+        return PromptFormat(tokenizer_source, template_text, self.system_prompt, self.multiturn,
+                            source=str(Path(self.mode).name))
 
 
 @lru_cache(maxsize=16)
@@ -131,22 +133,3 @@ def read_template_file(path: str) -> str:
     except jinja2.TemplateSyntaxError as exc:
         raise OptionError(f"--chat-template {path}: not a valid Jinja template (line {exc.lineno}: {exc.message})") from None
     return text
-
-
-def prompt_format(mode: str, tokenizer_source: str | None, *, system_prompt: str | None, multiturn: bool,
-                  template_text: str | None = None) -> PromptFormat | None:
-    """The format a model gets under ``--chat-template mode`` (None: plain). ``auto`` gives the
-    tokenizer's own template, or None when it has none; a path gives ``template_text`` (read once
-    at plan time) rendered with the model's tokenizer."""
-    if mode == "off":
-        return None
-    if tokenizer_source is None:
-        raise OptionError("--chat-template needs the model's tokenizer: with --engine openai, pass --tokenizer DIR")
-    if mode == "auto":
-        own = _tokenizer(tokenizer_source).chat_template
-        if not own:
-            return None
-        template = own if isinstance(own, str) else dict(own).get("default") or next(iter(dict(own).values()))
-        return PromptFormat(tokenizer_source, str(template), system_prompt, multiturn)
-    assert template_text is not None
-    return PromptFormat(tokenizer_source, template_text, system_prompt, multiturn, source=str(Path(mode).name))

@@ -3,13 +3,10 @@
 It is what every renderer reads and what ``comparison.json`` holds (schema
 ``dabench.comparison/1``; later versions may add fields, never remove them).
 
-This module is also the one place a stored comparison is read and checked:
-:func:`check_comparison` checks, once, that a dict has every field the readers rely on, so a
-truncated or hand-edited file fails with one line naming the file and the field, not with a
-``KeyError`` deep inside a template (extra fields are kept and ignored);
-:func:`read_comparison` reads and checks a file; :meth:`Comparison.from_dict` and
-:meth:`Comparison.load` build the object from them; :func:`as_dict` is what the renderers,
-the gate and the leaderboard call on whatever they are given.
+This is also the one place a stored comparison is read and checked (:func:`check_comparison`,
+:func:`read_comparison`), so a truncated or hand-edited file fails with one line naming the file
+and the field, not with a ``KeyError`` deep inside a template; :func:`as_dict` is what the
+renderers, the gate and the leaderboard call on whatever they are given.
 """
 
 from __future__ import annotations
@@ -18,6 +15,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -95,9 +93,7 @@ class TaskResult:
 
 def created_now() -> str:
     """The ``created`` stamp of a new comparison: UTC, to the second."""
-    import datetime as _dt
-
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
 @dataclass
@@ -159,15 +155,7 @@ class Comparison:
     def from_dict(cls, data: Any, source: str = "comparison") -> "Comparison":
         """The Comparison a ``comparison.json`` dict holds, checked by :func:`check_comparison`;
         fields this version does not know are ignored."""
-        return cls._build(check_comparison(data, source))
-
-    @classmethod
-    def load(cls, path: str | Path) -> "Comparison":
-        """Read and check a ``comparison.json`` (:func:`read_comparison`); errors name the file."""
-        return cls._build(read_comparison(path))
-
-    @classmethod
-    def _build(cls, data: dict[str, Any]) -> "Comparison":
+        data = check_comparison(data, source)
         return cls(
             base=ModelInfo(**_known(ModelInfo, data["base"])),
             adapted=ModelInfo(**_known(ModelInfo, data["adapted"])),
@@ -178,6 +166,11 @@ class Comparison:
             created=str(data.get("created", "")),
         )
 
+    @classmethod
+    def load(cls, path: str | Path) -> "Comparison":
+        """Read and check a ``comparison.json`` (:func:`read_comparison`); errors name the file."""
+        return cls.from_dict(read_comparison(path), str(path))
+
 
 def _known(kind: type, values: Mapping[str, Any]) -> dict[str, Any]:
     names = {f.name for f in fields(kind)}
@@ -186,16 +179,6 @@ def _known(kind: type, values: Mapping[str, Any]) -> dict[str, Any]:
 
 def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
-
-
-def _check_version(schema: str, source: str) -> None:
-    """Refuse a comparison of another schema version: its fields may mean something this
-    dabench does not know, so reading it anyway could turn into a wrong verdict."""
-    if schema != SCHEMA:
-        raise DabenchError(
-            f"{source}: comparison schema {schema!r} is not the one this dabench understands ({SCHEMA!r}); "
-            "upgrade dabench (pip install -U dabench) to read it, or rerun `dabench compare` with this version"
-        )
 
 
 def _check_task(t: Any, source: str, i: int, seen: set[str]) -> None:
@@ -244,7 +227,11 @@ def check_comparison(data: Any, source: str = "comparison") -> dict[str, Any]:
             f"{source}: not a dabench comparison (field 'schema' is {schema!r}, expected {SCHEMA!r}); "
             "pass the comparison.json written by `dabench compare`"
         )
-    _check_version(schema, source)
+    if schema != SCHEMA:  # another version's fields may mean what this dabench does not know
+        raise DabenchError(
+            f"{source}: comparison schema {schema!r} is not the one this dabench understands ({SCHEMA!r}); "
+            "upgrade dabench (pip install -U dabench) to read it, or rerun `dabench compare` with this version"
+        )
     for side in ("base", "adapted"):
         model = data.get(side)
         if not isinstance(model, Mapping):

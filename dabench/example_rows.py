@@ -1,11 +1,10 @@
 """Per-example rows behind a comparison: each example's input, reference, both models' outputs
 and their per-example scores.
 
-``comparison.json`` keeps only the first few disagreements of a task (``DISAGREEMENTS_KEPT``);
-the rows are written in full to ``examples.jsonl`` beside it (one JSON object per line, with
-its ``task``), which ``dabench leaderboard add`` publishes with the record so that the site can
-show every flip (examples one model got right and the other wrong) and offer the download.
-Model outputs are untrusted text: whoever renders a row escapes it.
+``comparison.json`` keeps only a task's first few disagreements; every row goes to
+``examples.jsonl`` beside it (one JSON object per line, with its ``task``), which the
+leaderboard publishes so that its site can show every flip. Model outputs are untrusted text:
+whoever renders a row escapes it.
 """
 
 from __future__ import annotations
@@ -19,8 +18,6 @@ from dabench.errors import DabenchError
 EXAMPLES_FILE = "examples.jsonl"
 #: the text fields of a row (what a disagreement in comparison.json holds)
 TEXT_FIELDS = ("id", "input", "reference", "base_prediction", "adapted_prediction")
-#: a row: the text fields, the rendered prompt (when it differs from the input), both scores
-ROW_FIELDS = TEXT_FIELDS + ("prompt", "base_score", "adapted_score")
 
 
 def example_row(id: str, input: str, reference: str, base_prediction: str, adapted_prediction: str, *,

@@ -1,43 +1,24 @@
 """Gate policies: which tasks matter how much, and what each must show (``dabench gate --policy``).
 
-A policy (YAML, read with ``safe_load``) puts tasks or suites in **tiers**, each rule with its
-own **mode** and **margin**::
+A policy (YAML, read with ``safe_load``; format and example in docs/ci.md) puts tasks or suites in
+the tiers critical, supporting and advisory, each rule with its own mode and margin M: absolute,
+in the headline metric's units, or relative to the baseline's score (``2%``); ``family`` says
+whether Holm runs within each tier (default) or over ``all``, ``alpha`` overrides the comparison's.
 
-    family: tier            # Holm within each tier (default), or `all`: one family
-    alpha: 0.05             # optional; default the comparison's
-    tiers:
-      critical:
-        - {tasks: [chemprot, rct], mode: must-improve}
-        - {tasks: [glue], mode: non-inferiority, margin: 2%}
-      supporting:
-        - {tasks: [sst2], mode: regression, margin: 0.01}
-      advisory:
-        - {tasks: [kilt], mode: regression}
-
-A margin is absolute, in the units of the task's headline metric (``0.01`` = one point of
-accuracy), or relative to the baseline's score (``2%`` = 0.02 × the baseline's score).
-
-Per task, with margin M and the paired test of the comparison:
-
-- ``regression``: **fail** when the candidate is significantly worse than the baseline by more
-  than M (Holm-adjusted within the family, as :mod:`dabench.gate`'s regression mode);
-- ``non-inferiority``: **pass** when the CI's lower bound of Δ is above −M (no correction: an
-  intersection–union test);
-- ``must-improve``: **pass** when the candidate is significantly better by more than M (Holm
-  within the family; the test of ``H0: Δ = +M``) — for the domain tasks a release exists for.
-
-A task that neither passes nor fails clearly is **inconclusive** when its test is underpowered:
-its minimum detectable effect exceeds the margin (for M = 0: the comparison's own underpowered
-flag), so the test could not have seen the drop (or the gain). Otherwise the mode's other
-outcome holds (a regression task passes, the other two fail). An undefined result fails closed.
+``regression`` fails a significant drop beyond M, ``must-improve`` passes a significant gain beyond
+M (both Holm-adjusted within the family), ``non-inferiority`` passes when the CI's lower bound of
+Δ is above −M. A task that neither passes nor fails clearly is **inconclusive** when its minimum
+detectable effect exceeds M (for M = 0: the comparison's underpowered flag); otherwise the mode's
+other outcome holds. An undefined result fails closed.
 
 The run: **NO-GO** (exit 1) when a critical or supporting task fails; else **INCONCLUSIVE**
-(exit 3) when a critical task is inconclusive; else **GO** (exit 0). Advisory tasks are
-reported and never decide. A malformed policy is one line and exit 2.
+(exit 3) when a critical task is inconclusive; else **GO** (exit 0). Advisory tasks never
+decide. A malformed policy is one line and exit 2.
 """
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from dataclasses import asdict, dataclass
@@ -204,14 +185,15 @@ class PolicyResult:
     candidate: dict[str, Any]
     tasks: tuple[PolicyTask, ...]
 
+    def _deciding(self) -> tuple[list[str], list[str]]:
+        """(the failing critical or supporting tasks, the inconclusive critical ones)."""
+        return ([t.task for t in self.tasks if t.tier != "advisory" and t.outcome == "fail"],
+                [t.task for t in self.tasks if t.tier == "critical" and t.outcome == "inconclusive"])
+
     @property
     def outcome(self) -> str:
-        deciding = [t for t in self.tasks if t.tier != "advisory"]
-        if any(t.outcome == "fail" for t in deciding):
-            return "NO-GO"
-        if any(t.outcome == "inconclusive" for t in deciding if t.tier == "critical"):
-            return "INCONCLUSIVE"
-        return "GO"
+        blocking, open_ = self._deciding()
+        return "NO-GO" if blocking else "INCONCLUSIVE" if open_ else "GO"
 
     @property
     def exit_code(self) -> int:
@@ -219,8 +201,7 @@ class PolicyResult:
 
     def summary(self) -> str:
         counts = {o: sum(1 for t in self.tasks if t.outcome == o) for o in ("pass", "fail", "inconclusive")}
-        blocking = [t.task for t in self.tasks if t.tier != "advisory" and t.outcome == "fail"]
-        open_ = [t.task for t in self.tasks if t.tier == "critical" and t.outcome == "inconclusive"]
+        blocking, open_ = self._deciding()
         why = (f": failing {', '.join(blocking)}" if blocking else
                f": inconclusive critical {', '.join(open_)}" if open_ else "")
         return (f"gate {self.outcome} (policy {self.policy}): {counts['pass']} pass, {counts['fail']} fail, "
@@ -251,8 +232,6 @@ class PolicyResult:
 
 def md_cell(text: Any) -> str:
     """Text safe inside a Markdown table cell: no HTML, no cell breaks, no line breaks."""
-    import html
-
     return html.escape(str(text)).replace("|", "\\|").replace("\n", " ")
 
 
@@ -286,19 +265,17 @@ def apply_policy(comparison: Any, policy: Policy, *, alpha: float | None = None,
     margins = {name: rule.margin * abs(float(by_name[name]["base"])) if rule.relative else rule.margin
                for name, rule in assigned}
     raw: dict[str, float] = {}
+    families: dict[str, list[str]] = {}
     for name, rule in assigned:
-        t, m = by_name[name], margins[name]
         if rule.mode == "non-inferiority":
             continue
+        t, m = by_name[name], margins[name]
         ci = (float(t["ci"][0]), float(t["ci"][1]))
         p = (float(t["p_value"]) if m == 0 else
              shifted_pvalue(float(t["delta"]), ci, m if rule.mode == "regression" else -m, ci_alpha))
         raw[name] = p if math.isfinite(p) else 1.0  # an undefined test counts, conservatively, as p = 1
+        families.setdefault(rule.tier if policy.family == "tier" else "all", []).append(name)
     adjusted: dict[str, float] = {}
-    families: dict[str, list[str]] = {}
-    for name, rule in assigned:
-        if name in raw:
-            families.setdefault(rule.tier if policy.family == "tier" else "all", []).append(name)
     for members in families.values():
         adjusted.update(zip(members, holm([raw[n] for n in members])))
     tasks = [_decide(by_name[name], rule, margins[name], raw.get(name), adjusted.get(name), alpha, ci_alpha)

@@ -1,8 +1,5 @@
-"""What the comparisons that load and run models themselves share: the regimes and the intrinsic metrics.
-
-Both resolve a checkpoint, fingerprint its files, and key a model's stored records by a hash of
-everything besides the model that determines them. These pieces live here, below both
-packages, so neither imports the other for them.
+"""What the regimes and the intrinsic metrics (comparisons that load and run models themselves)
+share: resolving and fingerprinting a checkpoint, and keying its records; here so neither imports the other.
 """
 
 from __future__ import annotations

@@ -14,11 +14,9 @@ Advance = Callable[[int], None]
 class Progress(Protocol):
     def task(self, description: str, total: int) -> Advance:
         """Start a bar; returns a function that advances it."""
-        ...
 
     def note(self, message: str) -> None:
         """A one-line status message."""
-        ...
 
 
 class NullProgress:
@@ -48,9 +46,7 @@ class RichProgress:
 def progress_context(progress: bool | Progress) -> AbstractContextManager[Progress]:
     """A context yielding a :class:`Progress`: rich bars for True, nothing for False, or the
     caller's own reporter as it is."""
-    if isinstance(progress, bool):
-        return rich_progress(progress)
-    return nullcontext(progress)
+    return rich_progress(progress) if isinstance(progress, bool) else nullcontext(progress)
 
 
 @contextmanager

@@ -32,9 +32,7 @@ def render(template: Template, example: Example) -> str:
 def target_text(spec: TaskSpec, template: Template, label: str, fmt: PromptFormat | None = None) -> str:
     """What follows the prompt for a label: delimiter + verbaliser; in a chat format, the
     assistant's reply: the verbaliser alone."""
-    if fmt is not None:
-        return spec.verbalizers[label]
-    return template.target_delimiter + spec.verbalizers[label]
+    return ("" if fmt is not None else template.target_delimiter) + spec.verbalizers[label]
 
 
 def select_shots(pool: Sequence[Example], k: int, seed: int) -> list[Example]:

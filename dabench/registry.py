@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, TypeVar
+from typing import Callable, Generic, Iterable, Protocol, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -69,33 +69,44 @@ def load_spec_file(path: Path) -> list[TaskSpec]:
     return load_specs(path, TaskSpec)
 
 
-class Registry:
-    """Task specs by name, and the suites they belong to."""
+class _Spec(Protocol):
+    name: str
+    suites: list[str]
 
-    def __init__(self, dirs: Iterable[Path]) -> None:
+
+S = TypeVar("S", bound=_Spec)
+
+
+class SpecRegistry(Generic[S]):
+    """Specs of one ``kind`` by name (read with ``load`` from the ``*<suffix>`` files under
+    ``dirs``), and the suites they belong to."""
+
+    kind = "task"
+    none_given = "no tasks given; pass --tasks with task or suite names (see `dabench tasks list`)"
+
+    def __init__(self, dirs: Iterable[Path], suffix: str, load: Callable[[Path], list[S]]) -> None:
         self._dirs = tuple(dirs)
-        self._specs: dict[str, TaskSpec] = {}
-        self._origin: dict[str, Path] = {}
-        for path in spec_files(self._dirs):
-            for spec in load_spec_file(path):
+        self._specs: dict[str, S] = {}
+        origin: dict[str, Path] = {}
+        for path in spec_files(self._dirs, suffix):
+            for spec in load(path):
                 if spec.name in self._specs:
-                    raise TaskError(f"{path}: task {spec.name!r} is already defined in {self._origin[spec.name]}")
+                    raise TaskError(f"{path}: {self.kind} {spec.name!r} is already defined in {origin[spec.name]}")
                 self._specs[spec.name] = spec
-                self._origin[spec.name] = path
+                origin[spec.name] = path
 
     def names(self) -> list[str]:
         return sorted(self._specs)
 
-    def get(self, name: str) -> TaskSpec:
+    def get(self, name: str) -> S:
         try:
             return self._specs[name]
         except KeyError:
-            raise self.unknown(name, "task") from None
+            raise self.unknown(name, self.kind) from None
 
     def unknown(self, name: str, kind: str) -> TaskError:
         """The error for a ``name`` that is not a known ``kind`` ("task", "suite", "task or
-        suite"), listing every known task, intrinsic task and suite so that the user can
-        pick the right one from the message alone."""
+        suite"), listing every known task, intrinsic task and suite, so the message alone suffices."""
         inames, isuites = _intrinsic_names(self._dirs)
         suites = sorted(set(self.suites()) | isuites)
         return TaskError(
@@ -111,33 +122,34 @@ class Registry:
                 out.setdefault(s, []).append(spec.name)
         return {k: sorted(v) for k, v in sorted(out.items())}
 
-    def resolve(self, names: Iterable[str]) -> list[TaskSpec]:
+    def resolve(self, names: Iterable[str]) -> list[S]:
         """Specs for a list of task or suite names, in order, without duplicates."""
         suites = self.suites()
-        out: list[TaskSpec] = []
-        for name in names:
-            name = name.strip()
+        out: list[S] = []
+        for name in (n.strip() for n in names):
             if not name:
                 continue
-            members = suites.get(name) if name not in self._specs else None
-            if members is None and name not in self._specs:
+            if name not in self._specs and name not in suites:
                 raise self.unknown(name, "task or suite")
-            for n in members or [name]:
-                spec = self.get(n)
-                if spec not in out:
-                    out.append(spec)
+            for n in [name] if name in self._specs else suites[name]:
+                if self._specs[n] not in out:
+                    out.append(self._specs[n])
         if not out:
-            raise TaskError("no tasks given; pass --tasks with task or suite names (see `dabench tasks list`)")
+            raise TaskError(self.none_given)
         return out
 
 
-def _intrinsic_names(dirs: Iterable[Path]) -> tuple[set[str], set[str]]:
-    """Names and suites of the intrinsic specs (``*.yml``) under ``dirs``, for messages only.
+class Registry(SpecRegistry[TaskSpec]):
+    """Task specs by name, and the suites they belong to."""
 
-    Read here with plain YAML, without validating (that is :mod:`dabench.intrinsic.spec`'s
-    job), because importing that module from here would be an import cycle; a file that
-    does not parse is skipped, as it will be reported when the task is actually used.
-    """
+    def __init__(self, dirs: Iterable[Path]) -> None:
+        super().__init__(dirs, ".yaml", load_spec_file)
+
+
+def _intrinsic_names(dirs: Iterable[Path]) -> tuple[set[str], set[str]]:
+    """Names and suites of the intrinsic specs (``*.yml``) under ``dirs``, for messages only: read
+    as plain YAML (importing :mod:`dabench.intrinsic.spec` would be a cycle), skipping files that do
+    not parse (reported when the task is used)."""
     names: set[str] = set()
     suites: set[str] = set()
     for path in spec_files(dirs, INTRINSIC_SUFFIX):
@@ -168,9 +180,11 @@ def check_tasks_dirs(dirs: Iterable[str | os.PathLike]) -> list[Path]:
     return out
 
 
-def extra_task_dirs() -> list[Path]:
-    raw = os.environ.get(ENV_TASKS_PATH, "")
-    return [Path(p) for p in raw.split(os.pathsep) if p]
+def registry_dirs(builtin: Path, extra_dirs: Iterable[str | os.PathLike]) -> tuple[Path, ...]:
+    """``builtin``, ``DABENCH_TASKS_PATH`` and ``extra_dirs`` (``--tasks-dir``, each of which must exist), resolved."""
+    env = [Path(p) for p in os.environ.get(ENV_TASKS_PATH, "").split(os.pathsep) if p]
+    dirs = (builtin, *env, *check_tasks_dirs(extra_dirs))
+    return tuple(Path(d).resolve() for d in dirs)
 
 
 @lru_cache(maxsize=8)
@@ -179,7 +193,5 @@ def _cached(dirs: tuple[Path, ...]) -> Registry:
 
 
 def get_registry(extra_dirs: Iterable[Path] = ()) -> Registry:
-    """The registry of built-in tasks plus ``extra_dirs`` (``--tasks-dir``, each of which
-    must exist) and ``DABENCH_TASKS_PATH``."""
-    dirs = (builtin_tasks_dir(), *extra_task_dirs(), *check_tasks_dirs(extra_dirs))
-    return _cached(tuple(Path(d).resolve() for d in dirs))
+    """The registry of built-in tasks plus ``extra_dirs`` and ``DABENCH_TASKS_PATH``."""
+    return _cached(registry_dirs(builtin_tasks_dir(), extra_dirs))

@@ -1,9 +1,7 @@
 """Plan what a task asks of a model, and run it through an engine into the store.
 
-A :class:`TaskPlan` is model-independent: the evaluated examples, the shots, the template.
-Its ``run_key`` identifies the requests; together with a model fingerprint it keys the
-stored records. :func:`plan_run` makes it one model's :class:`~dabench.work.Run`, whose
-:class:`PromptJob` computes any subset of its examples on a model's engine.
+A :class:`TaskPlan` (examples, shots, template) is model-independent; its ``run_key`` and a model
+fingerprint key the stored records. :func:`plan_run` makes it one model's :class:`~dabench.work.Run`.
 """
 
 from __future__ import annotations
@@ -11,15 +9,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
 from dabench.data import load_split
 from dabench.data.example import Example
-from dabench.engines.base import ClassifierEngine, Engine, LMEngine, ProgressFn, ScoreRequest
+from dabench.engines.base import Engine, ProgressFn, ScoreRequest
 from dabench.errors import DabenchError, DataError, TaskError
 from dabench.progress import Advance, Progress
 from dabench.data.answers import extract_answer
@@ -46,7 +44,6 @@ class TaskPlan:
     shot_source: str = ""
     #: the split the shots were drawn from (None: no shots)
     shot_split: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
     #: the chat format the prompts are rendered in (None: plain text)
     format: PromptFormat | None = None
 
@@ -97,10 +94,8 @@ def plan_task(
     template_id: str | None = None,
     overrides: Mapping[str, str | os.PathLike] | None = None,
 ) -> TaskPlan:
-    """Read the task's data and fix its examples, shots and template.
-
-    Shots come from the task's few-shot split, or from ``shots_split`` when the user names
-    one; never silently from the evaluation split, and never an evaluated example."""
+    """Read the task's data and fix its examples, shots and template. Shots come from the task's
+    few-shot split or ``shots_split``; never silently from the evaluation split, never an evaluated example."""
     split = split or spec.eval_split
     examples, data_hash = load_split(spec, split, data_dir, overrides)
     if limit is not None:
@@ -117,7 +112,10 @@ def plan_task(
         if pool_split == split or pool_hash == data_hash:
             evaluated = {ex.id for ex in examples}  # the same data: keep every evaluated example out of the prompt
             pool = [ex for ex in pool if ex.id not in evaluated]
-            _check_pool_size(spec, pool_split, shots, len(pool), len(evaluated))
+            if len(pool) < shots:  # too few shots besides the evaluated examples
+                raise TaskError(f"task {spec.name!r}: --shots {shots} from split {pool_split!r} leaves {len(pool)} "
+                                f"examples besides the {len(evaluated)} evaluated ones; lower --limit or --shots, or "
+                                "choose another --shots-split")
         shot_list = select_shots(pool, shots, seed)
         shot_source = f"{pool_split}:{pool_hash}"
     template = spec.template(template_id)
@@ -135,9 +133,8 @@ def _fewshot_split(spec: TaskSpec, shots: int) -> str:
 def _shot_pool(spec: TaskSpec, pool_split: str, data_dir: Path | None,
                overrides: Mapping[str, str | os.PathLike] | None, shots: int, *, explicit: bool
                ) -> tuple[list[Example], str]:
-    """The examples shots are drawn from and their file's hash. A missing few-shot file is an
-    error, not a quiet fallback to the evaluation split (its shots could sit next to, or be,
-    the evaluated examples); the message names the file and the option that chooses another split."""
+    """The examples shots are drawn from and their file's hash. A missing few-shot file is an error,
+    not a quiet fallback to the evaluation split (whose shots could be the evaluated examples)."""
     try:
         return load_split(spec, pool_split, data_dir, overrides)
     except DabenchError as exc:
@@ -148,87 +145,47 @@ def _shot_pool(spec: TaskSpec, pool_split: str, data_dir: Path | None,
                         f"shots from another split ({others}) explicitly") from None
 
 
-def _check_pool_size(spec: TaskSpec, pool_split: str, shots: int, pool: int, evaluated: int) -> None:
-    """One clear error when leaving the evaluated examples out leaves too few shots."""
-    if pool < shots:
-        raise TaskError(f"task {spec.name!r}: --shots {shots} from split {pool_split!r} leaves {pool} examples "
-                        f"besides the {evaluated} evaluated ones; lower --limit or --shots, or choose another "
-                        "--shots-split")
-
-
 def plan_run(plan: TaskPlan, label: str) -> Run:
-    """The work of ``plan`` for one model: every evaluated example's record, computed by a
-    :class:`PromptJob` on whatever engine the model's handle loads."""
+    """The work of ``plan`` for one model: every evaluated example's record, computed by a :class:`PromptJob`."""
     run = RunInfo(model_name=label, task=plan.spec.name, spec_hash=plan.spec.spec_hash(),
                   config={"split": plan.split, "template": plan.template_id, "shots": [s.id for s in plan.shots]})
     return Run(kind="prompt", task=plan.spec.name, label=f"{label} · {plan.spec.name}", run_key=plan.run_key,
                ids=[ex.id for ex in plan.examples], job=PromptJob(plan), info=run)
 
 
+@dataclass(eq=False)
 class PromptJob:
-    """Records of a plan's examples from a model's engine: prompts render, and the engine loads,
-    only when something must be computed."""
+    """Records of a plan's examples from a model's engine (rendered and loaded only when needed)."""
 
-    def __init__(self, plan: TaskPlan) -> None:
-        self.plan = plan
+    plan: TaskPlan
 
     def __call__(self, handle: ModelHandle, ids: Sequence[str], progress: Progress, advance: Advance
                  ) -> list[tuple[str, dict[str, Any]]]:
         by_id = {ex.id: ex for ex in self.plan.examples}
-        records = _computer(self.plan, handle.get())([by_id[i] for i in ids], advance)
+        records = _compute(self.plan, handle.get(), [by_id[i] for i in ids], advance)
         return list(zip(ids, records))
 
 
-Compute = Callable[[list[Example], ProgressFn], list[dict[str, Any]]]
-"""Records of some of a plan's examples, reporting progress as it goes."""
-
-
-def _computer(plan: TaskPlan, engine: Engine) -> Compute:
-    """How ``engine`` answers ``plan``: a classifier head classifies the raw inputs; a causal LM
-    scores the label verbalisers (classification tasks) or generates (every other task)."""
+def _compute(plan: TaskPlan, engine: Engine, examples: list[Example], advance: ProgressFn) -> list[dict[str, Any]]:
+    """Records of ``examples``: a classifier head classifies the raw input fields (no prompt: shots do
+    not apply); a causal LM scores the label verbalisers (classification: the prediction is the argmax)
+    or decodes greedily and extracts the task's answer (every other task)."""
     if engine.kind == "classifier":
-        return _classifier(plan, engine)
-    if plan.spec.type == "classification":
-        return _scorer(plan, engine)
-    return _generator(plan, engine)
-
-
-def _scorer(plan: TaskPlan, engine: LMEngine) -> Compute:
-    """Classification: log-likelihood of each label's verbaliser; the prediction is the argmax."""
-    conts = tuple(target_text(plan.spec, plan.template, lab, plan.format) for lab in plan.spec.labels)
-
-    def compute(examples: list[Example], advance: ProgressFn) -> list[dict[str, Any]]:
-        scores = engine.loglikelihood([ScoreRequest(c, conts) for c in _contexts(plan, examples)], progress=advance)
-        return [{"logliks": s, "pred": int(np.argmax(s))} for s in scores]
-
-    return compute
-
-
-def _classifier(plan: TaskPlan, engine: ClassifierEngine) -> Compute:
-    """Fine-tuned classifier heads: the raw input fields, no prompt (shots do not apply)."""
-    if plan.shots:
-        raise TaskError(f"task {plan.spec.name!r}: --shots does not apply to a sequence-classifier checkpoint")
-
-    def compute(examples: list[Example], advance: ProgressFn) -> list[dict[str, Any]]:
+        if plan.shots:
+            raise TaskError(f"task {plan.spec.name!r}: --shots does not apply to a sequence-classifier checkpoint")
         inputs = [tuple(ex.inputs.values()) for ex in examples]
         scores = engine.classify(inputs, plan.spec.labels, progress=advance, verbalizers=plan.spec.verbalizers)
         if engine.is_regression:
             return [{"value": float(s[0]), "pred": float(s[0])} for s in scores]
         return [{"scores": list(map(float, s)), "pred": int(np.argmax(s))} for s in scores]
-
-    return compute
-
-
-def _generator(plan: TaskPlan, engine: LMEngine) -> Compute:
-    """Generation and regression: greedy decoding, then the task's answer extraction."""
+    if plan.spec.type == "classification":
+        conts = tuple(target_text(plan.spec, plan.template, lab, plan.format) for lab in plan.spec.labels)
+        scores = engine.loglikelihood([ScoreRequest(c, conts) for c in _contexts(plan, examples)], progress=advance)
+        return [{"logliks": s, "pred": int(np.argmax(s))} for s in scores]
     gen = plan.spec.generation_config()
-
-    def compute(examples: list[Example], advance: ProgressFn) -> list[dict[str, Any]]:
-        stop = list(gen.stop) + (plan.format.stops if plan.format is not None else [])
-        texts = engine.generate(_contexts(plan, examples), stop=stop, max_new_tokens=gen.max_new_tokens, progress=advance)
-        return [{"text": t, "pred": extract_answer(plan.spec, t)} for t in texts]
-
-    return compute
+    stop = list(gen.stop) + (plan.format.stops if plan.format is not None else [])
+    texts = engine.generate(_contexts(plan, examples), stop=stop, max_new_tokens=gen.max_new_tokens, progress=advance)
+    return [{"text": t, "pred": extract_answer(plan.spec, t)} for t in texts]
 
 
 def _contexts(plan: TaskPlan, examples: Sequence[Example]) -> list[str]:

@@ -1,11 +1,8 @@
 """The record store: every per-example result in SQLite.
 
-A record is keyed by (model fingerprint, run key, example id, seed). The run key hashes
-everything that determines a model's output on an example besides the model: the task
-spec hash, the data file's hash, the template, the few-shot examples and the request kind.
-Records are committed batch by batch, so an interrupted run loses at most one batch and a
-re-run computes only what is missing; a later comparison against the same base reuses the
-base's records. WAL mode and a busy timeout let two processes write to one store.
+A record is keyed by (model fingerprint, run key, example id, seed); the run key hashes all
+besides the model that determines the output. Records are committed batch by batch, so a re-run
+computes only what is missing. WAL mode and a busy timeout let two processes write to one store.
 """
 
 from __future__ import annotations
@@ -102,23 +99,19 @@ class Store:
                 why = f"{blocking} is a file, not a folder" if blocking else (exc.strerror or str(exc))
                 raise DabenchError(f"store {self.path}: cannot create it ({why}); pass --store PATH to a writable "
                                    "location") from None
-            except sqlite3.OperationalError as exc:
-                # switching a new file to WAL takes an exclusive lock that the busy handler does not
-                # wait for: another process creating the same store at the same moment; try again
-                if "locked" in str(exc) and time.monotonic() < deadline:
+            except sqlite3.DatabaseError as exc:
+                # another process is switching the same new file to WAL (a lock busy_timeout does not wait for)
+                locked = isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+                if locked and time.monotonic() < deadline:
                     if hasattr(self, "_conn"):
                         self._conn.close()
                     time.sleep(0.05)
                     continue
                 raise DabenchError(f"store {self.path}: cannot open ({exc}); pass --store PATH to use another "
                                    "file") from None
-            except sqlite3.DatabaseError as exc:
-                raise DabenchError(f"store {self.path}: cannot open ({exc}); pass --store PATH to use another "
-                                   "file") from None
 
     def _check_schema(self) -> None:
-        """Refuse a SQLite file that is not a dabench store (tables of the same name, other
-        columns) before anything is read from or written to it."""
+        """Refuse a SQLite file that is not a dabench store before anything is read or written."""
         for table, expected in _COLUMNS.items():
             found = tuple(row[1] for row in self._conn.execute(f"PRAGMA table_info({table})"))
             if found != expected:
@@ -162,9 +155,8 @@ class Store:
             self._conn.executemany("INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?)", rows)
 
     def merge(self, other: str | os.PathLike[str]) -> tuple[int, int]:
-        """Add another store's runs and records to this one (``dabench store merge``): idempotent,
-        and a record both stores hold with different payloads is an error naming its key.
-        Returns the runs and records added."""
+        """Add another store's runs and records (``dabench store merge``), idempotently; returns the
+        runs and records added. A record both hold with different payloads is an error."""
         other = Path(other)
         if not other.is_file():
             raise DabenchError(f"store {other}: no such file; name the shard stores to merge")
@@ -194,24 +186,18 @@ class Store:
         cur = self._conn.execute(
             """SELECT r.model_fp, r.run_key, r.seed, r.model_name, r.task, r.spec_hash, r.n_examples, r.version,
                       r.created, (SELECT COUNT(*) FROM records c WHERE c.model_fp=r.model_fp
-                                  AND c.run_key=r.run_key AND c.seed=r.seed)
+                                  AND c.run_key=r.run_key AND c.seed=r.seed) AS stored
                FROM runs r ORDER BY r.created"""
         )
-        keys = ("model_fp", "run_key", "seed", "model_name", "task", "spec_hash", "n_examples", "version", "created", "stored")
-        return [dict(zip(keys, row)) for row in cur]
+        return [dict(zip([d[0] for d in cur.description], row)) for row in cur]
 
     def drop(self, *, model_fp: str | None = None, task: str | None = None) -> int:
         """Delete the runs (and records) of a model fingerprint and/or task; returns runs dropped."""
         if model_fp is None and task is None:
             raise DabenchError("drop needs a model fingerprint or a task")
-        cond, args = [], []
-        if model_fp is not None:
-            cond.append("model_fp LIKE ?")
-            args.append(model_fp + "%")
-        if task is not None:
-            cond.append("task = ?")
-            args.append(task)
-        where = " AND ".join(cond)
+        given = {"model_fp LIKE ?": None if model_fp is None else model_fp + "%", "task = ?": task}
+        where = " AND ".join(cond for cond, arg in given.items() if arg is not None)
+        args = [arg for arg in given.values() if arg is not None]
         with self._conn:
             victims = self._conn.execute(f"SELECT model_fp, run_key, seed FROM runs WHERE {where}", args).fetchall()
             for fp, rk, sd in victims:

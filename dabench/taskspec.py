@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import PurePosixPath
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from dabench.errors import TaskError
 
 Category = Literal["in-domain", "out-of-domain", "knowledge"]
 CATEGORIES: tuple[str, ...] = ("in-domain", "out-of-domain", "knowledge")
@@ -35,13 +38,12 @@ class Template(BaseModel):
 class Generation(BaseModel):
     """How a generative task is decoded and how its answer is read from the output.
 
-    ``stop`` and ``max_new_tokens`` go to the engine's ``generate``; ``extraction`` names
-    how the answer is taken from the generated text (see
-    :func:`dabench.data.answers.extract_answer`): ``first_line`` (first non-empty line,
-    stripped), ``strip`` (whole text, stripped), ``regex`` (group 1 of ``pattern``, else the
-    whole match), ``number`` (first number in the text). ``trim`` lists characters removed
-    from both ends afterwards; ``fallback`` is used when nothing could be extracted (a
-    regression task needs a number for every example).
+    ``stop`` and ``max_new_tokens`` go to the engine's ``generate``; ``extraction`` names how
+    :func:`dabench.data.answers.extract_answer` takes the answer: ``first_line`` (first
+    non-empty line), ``strip`` (whole text), ``regex`` (group 1 of ``pattern``, else the whole
+    match), ``number`` (first number). ``trim`` lists characters removed from both ends
+    afterwards; ``fallback`` is used when nothing was extracted (a regression task needs a
+    number for every example).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -58,8 +60,6 @@ class Generation(BaseModel):
         if self.extraction == "regex":
             if not self.pattern:
                 raise ValueError("extraction 'regex' needs a pattern")
-            import re
-
             try:
                 re.compile(self.pattern)
             except re.error as exc:
@@ -120,11 +120,7 @@ class DataFiles(Protocol):
 
 #: optional fields added after the first release; left out of :meth:`TaskSpec.spec_hash`
 #: while they hold their default, so the hash of a spec that does not use them is unchanged
-_HASH_OPTIONAL_DEFAULTS: dict[str, Any] = {
-    "generation": None,
-    "metric_options": {},
-    "score_range": None,
-}
+_HASH_OPTIONAL_DEFAULTS: dict[str, Any] = {"generation": None, "metric_options": {}, "score_range": None}
 
 
 class TaskSpec(BaseModel):
@@ -248,8 +244,6 @@ class TaskSpec(BaseModel):
             if t.id == template_id:
                 return t
         known = ", ".join(t.id for t in self.templates)
-        from dabench.errors import TaskError
-
         raise TaskError(f"task {self.name!r} has no template {template_id!r}; known: {known}")
 
     def generation_config(self) -> Generation:

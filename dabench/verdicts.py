@@ -45,12 +45,8 @@ def reapply_verdicts(
     results: Sequence[TaskResult], *, correction: str, alpha: float, margin: float | None
 ) -> list[TaskResult]:
     """Adjust finished tasks' p-values over a larger family (tasks of several comparisons of the
-    same two models) and decide their verdicts again.
-
-    Only ``p_adjusted``, ``verdict`` and ``underpowered`` depend on the family; a task's
-    equivalence and non-inferiority flags come from its own interval and the margin, and are
-    kept. Every dabench headline metric is higher-is-better.
-    """
+    same two models) and decide their verdicts again. Only ``p_adjusted``, ``verdict`` and
+    ``underpowered`` depend on the family; every headline metric is higher-is-better."""
     results = list(results)
     adjusted = adjust_pvalues([r.p_value for r in results], method=correction)
     threshold = DEFAULT_MDE_THRESHOLD if margin is None else margin

@@ -1,14 +1,9 @@
 """Work units: what one side of a comparison computes, cut into pieces an executor can run anywhere.
 
-A kind describes a side's work as :class:`Run` objects — one task's records for one model under
-one run key — each with a :class:`Job` that computes the records of any subset of the run's
-example ids on a model handle. The orchestrator asks the store what it has, and turns only the
-missing records into :class:`WorkUnit` objects: (checkpoint, kind, task, shard of example ids,
-run key). Shards are fixed slices of the run's own id list (``shard_size`` ids each, by
-position in the data), never a function of how many workers there are or in which order they
-finish, so the same records come out of one process or sixteen. An executor
-(:mod:`dabench.executors`) runs units and hands back records; it never needs to know what a kind
-is — a unit's job is all it calls.
+A :class:`Run` is one task's records for one model under one run key, with a :class:`Job` that
+computes any subset of its example ids on a model handle. Only the records the store lacks become
+:class:`WorkUnit` objects, one per shard: a fixed slice of the run's ids (by position, never by
+worker count), so the same records come out of one process or sixteen.
 """
 
 from __future__ import annotations
@@ -31,8 +26,7 @@ Records = list[tuple[str, Any]]
 
 
 class Job(Protocol):
-    """Computes one run's records on a model. It holds only what it needs to rebuild the requests
-    (plans, examples, settings) — never a loaded model — so a unit can be sent to another process."""
+    """Computes one run's records on a model; it never holds a loaded model, so it can be sent to another process."""
 
     def __call__(self, handle: ModelHandle, ids: Sequence[str], progress: Progress, advance: Advance) -> Records:
         """Records of ``ids`` (and any extra ids the run lists, e.g. a training run's metadata),
@@ -42,8 +36,7 @@ class Job(Protocol):
 
 @dataclass
 class Run:
-    """One task's records for one model: what to compute, how it is keyed, and (once the
-    orchestrator has run it) the records, by example id."""
+    """One task's records for one model: what to compute, how it is keyed, and (once run) the records by id."""
 
     kind: str
     task: str
@@ -115,9 +108,8 @@ def units_of(run: Run, role: str, checkpoint: str, stored: Mapping[str, Any]) ->
 
 
 def in_shard(unit: WorkUnit, index: int, count: int) -> bool:
-    """Whether ``unit`` belongs to batch shard ``index`` of ``count`` (``--shard I/N``): by its
-    run key and shard position only — the model is left out, so both arms of a shard of examples
-    land in the same batch job and a shard store holds complete pairs. A run's shards go round
-    the batch shards from a place its key chooses, so the work spreads evenly."""
+    """Whether ``unit`` belongs to batch shard ``index`` of ``count`` (``--shard I/N``): by its run
+    key and shard position, not its model, so a shard store holds complete pairs; a run's shards go
+    round the batch shards from a place its key chooses."""
     start = int(hashlib.sha256(f"{unit.run_key}\n{unit.seed}".encode()).hexdigest()[:8], 16)
     return (start + unit.shard) % count == index

@@ -1,12 +1,8 @@
 """Locate and read a task's data files.
 
-:func:`load_split` is the one way every command reads a split: ``compare`` (prompting,
-fine-tune/probe, intrinsic), ``data check``/``export`` and ``score``. It finds the file with
-:func:`dabench.data.sources.locate_split` — a per-split override (``--data-file
-SPLIT=PATH``), the files shipped inside dabench (``data_source: package``), the data dir
-(``--data-dir`` / ``DABENCH_DATA_DIR``), the checksummed cache, and with ``--download`` (or
-``DABENCH_DOWNLOAD=1``) the original URL or the hub — and reads it with the reader the
-spec names. See ``docs/data.md`` for the layout.
+:func:`load_split` is the one way every command reads a split: it finds the file with
+:func:`dabench.data.sources.locate_split` (which gives the order of places looked in) and
+reads it with the reader the spec names. See ``docs/data.md`` for the layout.
 """
 
 from __future__ import annotations

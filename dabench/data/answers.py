@@ -1,9 +1,8 @@
 """From generated text to the answer that is scored, and from an example to its gold target.
 
-The engine generates a continuation per prompt (``generate(prompts, stop, max_new_tokens)``);
-:func:`extract_answer` turns it into the prediction the task's metrics score, following the
-spec's ``generation`` settings, so both models of a comparison are read the same way.
-:func:`target_text` is the gold continuation shown after a few-shot demonstration.
+:func:`extract_answer` turns a model's generated continuation into the prediction the task's
+metrics score, following the spec's ``generation`` settings, so both models of a comparison
+are read the same way; :func:`target_text` is the gold continuation of a few-shot demonstration.
 """
 
 from __future__ import annotations
@@ -19,23 +18,14 @@ _NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 def cut_at_stop(text: str, stop: list[str] | tuple[str, ...]) -> str:
     """``text`` up to the earliest occurrence of any stop sequence (engines may return
     the stop sequence or what follows it)."""
-    cut = len(text)
-    for s in stop:
-        if s:
-            i = text.find(s)
-            if i != -1:
-                cut = min(cut, i)
-    return text[:cut]
+    hits = [i for i in (text.find(s) for s in stop if s) if i != -1]
+    return text[:min(hits, default=len(text))]
 
 
 def extract_answer(spec: TaskSpec, text: str) -> str:
-    """The answer in a model's generated ``text`` for ``spec``.
-
-    Steps: cut at the first stop sequence; apply the extraction rule (``first_line``: the
-    first non-empty line; ``strip``: the whole text; ``regex``: group 1 of the pattern, else
-    the whole match, else empty; ``number``: the first number); strip whitespace and the
-    ``trim`` characters; when nothing is left, the spec's ``fallback`` (or ``""``).
-    """
+    """The answer in a model's generated ``text``: cut at the first stop sequence, apply the
+    extraction rule (see :class:`~dabench.taskspec.Generation`), strip whitespace and the
+    ``trim`` characters; when nothing is left, the spec's ``fallback`` (or ``""``)."""
     gen = spec.generation_config()
     text = cut_at_stop(text, gen.stop)
     if gen.extraction == "first_line":

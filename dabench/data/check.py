@@ -31,19 +31,15 @@ def summarize(spec: TaskSpec, examples: Sequence[Example]) -> dict[str, Any]:
             "mean_answers_per_example": sum(n_answers) / len(n_answers) if n_answers else 0.0,
             "mean_answer_words": sum(words) / len(words) if words else 0.0,
         }
-    provenance = sum(1 for ex in examples if any(isinstance(o, dict) and o.get("provenance") for o in ex.extra.get("output", [])))
-    if provenance:
-        out["with_provenance"] = provenance
-    missing = sum(1 for ex in examples if ex.extra.get("missing_input"))
-    if missing:
-        out["missing_input"] = missing
     empty = {name: sum(1 for ex in examples if not ex.inputs.get(name, "").strip()) for name in spec.fields}
-    empty = {k: v for k, v in empty.items() if v}
-    if empty:
-        out["empty_inputs"] = empty
-    clusters = {ex.cluster for ex in examples if ex.cluster is not None}
-    if clusters:
-        out["clusters"] = len(clusters)
+    found: dict[str, Any] = {
+        "with_provenance": sum(1 for ex in examples
+                               if any(isinstance(o, dict) and o.get("provenance") for o in ex.extra.get("output", []))),
+        "missing_input": sum(1 for ex in examples if ex.extra.get("missing_input")),
+        "empty_inputs": {k: v for k, v in empty.items() if v},
+        "clusters": len({ex.cluster for ex in examples if ex.cluster is not None}),
+    }
+    out.update((k, v) for k, v in found.items() if v)  # each only when there is something to report
     return out
 
 

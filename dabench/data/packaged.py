@@ -1,9 +1,8 @@
 """Task data shipped inside the dabench package (``data_source: package`` in a task spec).
 
-Such a spec's ``files`` are paths relative to the installed ``dabench`` package directory
-(e.g. ``demo/data/demo_domain/test.jsonl``), so the task runs without ``--data-dir``, from a
-checkout and from a wheel alike: hatch puts every file under ``dabench/`` into the wheel. The
-demo's tasks (suite ``demo``) read their data this way.
+Such a spec's ``files`` are relative to the installed ``dabench`` package directory, so the
+task (e.g. the ``demo`` suite) runs without ``--data-dir``, from a checkout and from a wheel
+alike: hatch puts every file under ``dabench/`` into the wheel.
 """
 
 from __future__ import annotations

@@ -2,11 +2,9 @@
 
 The one reader of ``dabench score`` (``{"id", "prediction"}`` records, or KILT guess records
 as they are) and ``dabench stats`` (``{"id", "prediction", "reference"[, "cluster"]}``).
-One JSON object a line; blank lines are skipped, a byte-order mark and ``\\r\\n`` line ends
-are accepted; ids are compared as text, as the data readers write them (``1`` and ``"1"``
-are the same id). Every error is one line naming the file (and the line): no such file, not
-UTF-8, malformed JSON, a line that is not an object, a missing field, an id given twice, no
-records at all.
+Blank lines, a byte-order mark and ``\\r\\n`` line ends are accepted; ids are compared as
+text, as the data readers write them (``1`` and ``"1"`` are the same id). Every error is one
+line naming the file (and the line).
 """
 
 from __future__ import annotations

@@ -1,24 +1,11 @@
-"""Readers for the real distribution formats of each task family.
+"""Readers for the real distribution formats of each task family (details in ``docs/data.md``).
 
 Each reader takes the path of one split file and the task spec and returns its examples in
 file order. Rows that cannot be read raise :class:`~dabench.errors.DataError` naming the
 file and line; with ``errors=[]`` passed, a reader instead appends one message per bad row
 to that list, skips the row and goes on (``dabench data check`` lists them all).
-``READERS`` maps the ``format`` name used in task specs to its reader.
-
-Formats (details in ``docs/data.md``):
-
-- ``tsv``: GLUE-style tab-separated files, read without quote handling by default (GLUE
-  text contains literal quote characters); several layouts per task can be declared and
-  are told apart by their header line (e.g. RTE as GLUE ships it and as an HF export).
-- ``jsonl``: JSON Lines with one object per line (DSP task files).
-- ``rct``: PubMed 20k/200k RCT: ``###<abstract id>`` lines each followed by
-  ``LABEL<TAB>sentence`` lines; also a JSONL variant without abstract ids.
-- ``kilt``: KILT JSON Lines (``id``, ``input``, ``output`` with answers and provenance).
-
-Lines are split on ``\\n`` only (``\\r\\n`` is accepted): ``str.splitlines`` would also
-split on U+2028, U+0085 and other characters that occur inside real sentences and JSON
-strings.
+``READERS`` maps the ``format`` name used in task specs (``tsv``, ``jsonl``, ``rct``,
+``kilt``) to its reader.
 """
 
 from __future__ import annotations
@@ -26,8 +13,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from dabench.data.example import Example
 from dabench.errors import DataError
@@ -36,23 +24,16 @@ from dabench.taskspec import TaskSpec
 Reader = Callable[..., list[Example]]
 """``reader(path, spec, split, errors=None) -> list[Example]``."""
 
-#: labels whose end marks the end of a PubMed RCT abstract (used to group JSONL sentences)
+#: the label that ends a PubMed RCT abstract (groups JSONL sentences into abstracts)
 RCT_LAST_SECTION = "CONCLUSIONS"
-
-#: the messages (after the path) for a split file without examples
-EMPTY_FILE = "empty data file; pass the split file that holds the examples"
-NO_EXAMPLES = "no examples in the file, only header lines; pass the split file that holds the examples"
 
 
 # ----------------------------------------------------------------------------- helpers
 
 
 def _read_text(path: Path) -> str:
-    """The text of a split file; one-line errors for a missing, unreadable or empty file.
-
-    An empty file is an error rather than zero examples: a split with nothing in it would
-    otherwise be scored (or checked) as if all were well.
-    """
+    """The text of a split file; one-line errors for a missing, unreadable or empty file (an
+    empty split would otherwise be scored or checked as if all were well)."""
     try:
         # utf-8-sig drops a byte-order mark (MRPC files carry one)
         text = path.read_text(encoding="utf-8-sig")
@@ -63,28 +44,23 @@ def _read_text(path: Path) -> str:
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     if not text.strip():
-        raise DataError(f"{path}: {EMPTY_FILE}")
+        raise DataError(f"{path}: empty data file; pass the split file that holds the examples")
     return text
 
 
 def split_lines(text: str) -> list[str]:
-    """Lines of ``text`` split on ``\\n`` only, without a trailing ``\\r``; no empty last line."""
+    """Lines of ``text`` split on ``\\n`` only, without a trailing ``\\r``; no empty last line
+    (``str.splitlines`` would also split on U+2028, U+0085 … inside real sentences)."""
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
-def _open_text(path: Path) -> list[str]:
-    return split_lines(_read_text(path))
-
-
 def scalar_text(value: Any) -> str:
     """A raw value as text: strings unchanged, other JSON scalars in JSON spelling
     (``true``, ``1``), so a boolean label reads as the dataset writes it."""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 _MISSING = object()
@@ -119,6 +95,14 @@ class _Collector:
         if self.errors is None:
             raise exc
         self.errors.append(str(exc))
+
+    @contextmanager
+    def row(self) -> Iterator[None]:
+        """Report a :class:`DataError` raised in the block as one bad row."""
+        try:
+            yield
+        except DataError as exc:
+            self.bad(exc)
 
 
 def _example_from_record(
@@ -184,16 +168,15 @@ def _check_unique(examples: list[Example], path: Path, col: _Collector) -> list[
     """``examples`` without repeated ids (each repeat is a bad row); a file that yields no
     examples and no bad rows (a header line only) is reported as empty."""
     if not examples and not col.count:
-        col.bad(DataError(f"{path}: {NO_EXAMPLES}"))
-    seen: set[str] = set()
-    out = []
+        col.bad(DataError(f"{path}: no examples in the file, only header lines; "
+                          "pass the split file that holds the examples"))
+    kept: dict[str, Example] = {}
     for ex in examples:
-        if ex.id in seen:
+        if ex.id in kept:
             col.bad(DataError(f"{path}: example id {ex.id!r} occurs twice; ids must be unique"))
-            continue
-        seen.add(ex.id)
-        out.append(ex)
-    return out
+        else:
+            kept[ex.id] = ex
+    return list(kept.values())
 
 
 # ----------------------------------------------------------------------------- tsv
@@ -207,7 +190,7 @@ def _layouts(spec: TaskSpec) -> list[dict[str, Any]]:
         if not layouts:
             raise DataError(f"task {spec.name}: format_options.layouts is empty")
         return layouts
-    single = {k: v for k, v in opts.items()}
+    single = dict(opts)
     header = single.get("header", True)
     single["header"] = "any" if header is True else header
     return [single]
@@ -215,15 +198,12 @@ def _layouts(spec: TaskSpec) -> list[dict[str, Any]]:
 
 def _pick_layout(first: list[str], layouts: list[dict[str, Any]], spec: TaskSpec, path: Path) -> dict[str, Any]:
     names = [c.strip() for c in first]
-    for lay in layouts:
-        if isinstance(lay.get("header"), list) and [str(h) for h in lay["header"]] == names:
-            return lay
-    for lay in layouts:
-        if lay.get("header") == "any":
-            return lay
-    for lay in layouts:
-        if lay.get("header") is False:
-            return lay
+    # a layout whose header is exactly the first line, else one that takes any header, else a headerless one
+    for fits in (lambda h: isinstance(h, list) and [str(x) for x in h] == names, lambda h: h == "any",
+                 lambda h: h is False):
+        for lay in layouts:
+            if fits(lay.get("header")):
+                return lay
     expected = " | ".join("\t".join(lay["header"]) for lay in layouts if isinstance(lay.get("header"), list))
     raise DataError(f"{path}:1: unrecognised header {first!r} for task {spec.name}; expected one of: {expected}")
 
@@ -250,26 +230,20 @@ def read_tsv(path: Path, spec: TaskSpec, split: str, errors: list[str] | None = 
     """GLUE-style tab-separated files.
 
     Options (top level, or per entry of ``layouts``): ``header`` — ``true``/``any`` (the first
-    line names the columns), a list of column names (this layout applies when the first line
-    is exactly that header), or ``false`` (no header; ``columns`` names them); ``quoting`` —
-    ``none`` (GLUE: quotes are literal characters) or ``csv`` (exports with standard CSV
-    quoting); ``min_fields`` — rows with fewer fields are bad (default: number of columns);
-    ``extra_fields`` — ``error`` (default) or ``ignore`` for rows with more fields than
-    columns (original STS-B files have 7 or 9); ``id_field`` / ``id_columns`` — the example
-    id (one column, or several joined with ``-``); ``label_map`` — raw label -> task label.
+    line names the columns), a list of column names (the layout of a file whose first line is
+    exactly that), or ``false`` (``columns`` names them); ``quoting`` — ``none`` (GLUE) or
+    ``csv``; ``min_fields`` (default: number of columns); ``extra_fields`` — ``error``
+    (default) or ``ignore`` (STS-B's 7 or 9 fields); ``id_field`` / ``id_columns`` (joined
+    with ``-``); ``label_map`` — raw label -> task label.
     """
     col = _Collector(errors)
     text = _read_text(path)
-    layouts = _layouts(spec)
-    first_line = next(iter(split_lines(text)), "")
-    layout = _pick_layout(first_line.split("\t"), layouts, spec, path)
-    quoting = layout.get("quoting", "none")
-    header = layout.get("header", "any")
-    columns: list[str] | None = None if header is not False else [str(c) for c in layout["columns"]]
+    layout = _pick_layout(split_lines(text)[0].split("\t"), _layouts(spec), spec, path)
+    columns: list[str] | None = None if layout.get("header", "any") is not False else [str(c) for c in layout["columns"]]
     extra_ok = layout.get("extra_fields", "error") == "ignore"
     examples: list[Example] = []
     number = 0
-    for line_no, row in _tsv_rows(path, text, quoting, spec):
+    for line_no, row in _tsv_rows(path, text, layout.get("quoting", "none"), spec):
         if columns is None:
             columns = [c.strip() for c in row]
             continue
@@ -277,33 +251,27 @@ def read_tsv(path: Path, spec: TaskSpec, split: str, errors: list[str] | None = 
             continue  # blank line
         where = f"{path}:{line_no}"
         min_fields = int(layout.get("min_fields", len(columns)))
-        if len(row) < min_fields:
-            col.bad(DataError(f"{where}: expected {min_fields} tab-separated fields, found {len(row)}"))
-            continue
-        if len(row) > len(columns) and not extra_ok:
-            col.bad(DataError(
-                f"{where}: expected {len(columns)} tab-separated fields, found {len(row)} "
-                "(a tab inside a field, or a file with quoting?)"
-            ))
-            continue
-        number += 1
-        record = dict(zip(columns, row))
-        try:
+        with col.row():
+            if len(row) < min_fields:
+                raise DataError(f"{where}: expected {min_fields} tab-separated fields, found {len(row)}")
+            if len(row) > len(columns) and not extra_ok:
+                raise DataError(f"{where}: expected {len(columns)} tab-separated fields, found {len(row)} "
+                                "(a tab inside a field, or a file with quoting?)")
+            number += 1
             examples.append(_example_from_record(
-                record, spec, split, number, where,
-                id_field=layout.get("id_field"), id_columns=layout.get("id_columns"),
-                label_map=layout.get("label_map"),
+                dict(zip(columns, row)), spec, split, number, where,
+                id_field=layout.get("id_field"), id_columns=layout.get("id_columns"), label_map=layout.get("label_map"),
             ))
-        except DataError as exc:
-            col.bad(exc)
     return _check_unique(examples, path, col)
 
 
 # ----------------------------------------------------------------------------- jsonl
 
 
-def _json_records(path: Path, col: _Collector) -> Iterator[tuple[int, dict[str, Any]]]:
-    for line_no, line in enumerate(_open_text(path), start=1):
+def _json_records(path: Path, col: _Collector) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """(record number, ``path:line``, object) of each JSON object line; bad lines go to ``col``."""
+    number = 0
+    for line_no, line in enumerate(split_lines(_read_text(path)), start=1):
         if not line.strip():
             continue
         where = f"{path}:{line_no}"
@@ -315,7 +283,8 @@ def _json_records(path: Path, col: _Collector) -> Iterator[tuple[int, dict[str, 
         if not isinstance(record, dict):
             col.bad(DataError(f"{where}: expected a JSON object, found {type(record).__name__}"))
             continue
-        yield line_no, record
+        number += 1
+        yield number, where, record
 
 
 def read_jsonl(path: Path, spec: TaskSpec, split: str, errors: list[str] | None = None) -> list[Example]:
@@ -328,54 +297,36 @@ def read_jsonl(path: Path, spec: TaskSpec, split: str, errors: list[str] | None 
     col = _Collector(errors)
     opts = spec.format_options
     examples: list[Example] = []
-    number = 0
-    for line_no, record in _json_records(path, col):
-        where = f"{path}:{line_no}"
-        number += 1
-        try:
+    for number, where, record in _json_records(path, col):
+        with col.row():
             answers: tuple[str, ...] = ()
             if opts.get("answers_field"):
                 raw = lookup(record, opts["answers_field"])
                 if raw is _MISSING:
                     raise DataError(f"{where}: missing field {opts['answers_field']!r}")
-                raw = raw if isinstance(raw, list) else [raw]
-                answers = _unique_answers(scalar_text(a) for a in raw)
-            examples.append(_example_from_record(record, spec, split, number, where, label_map=opts.get("label_map"), answers=answers))
-        except DataError as exc:
-            col.bad(exc)
+                answers = _unique_answers(scalar_text(a) for a in (raw if isinstance(raw, list) else [raw]))
+            examples.append(_example_from_record(record, spec, split, number, where, label_map=opts.get("label_map"),
+                                                 answers=answers))
     return _check_unique(examples, path, col)
 
 
-def _unique_answers(values: Iterator[str] | Sequence[str]) -> tuple[str, ...]:
+def _unique_answers(values: Iterable[str]) -> tuple[str, ...]:
     """Stripped, non-empty answers without repeats, in order of first appearance (KILT's
     ``get_gold_answers`` takes the same set)."""
-    out: list[str] = []
-    for v in values:
-        v = v.strip()
-        if v and v not in out:
-            out.append(v)
-    return tuple(out)
+    return tuple(dict.fromkeys(v.strip() for v in values if v.strip()))
 
 
 # ----------------------------------------------------------------------------- rct
 
 
 def read_rct(path: Path, spec: TaskSpec, split: str, errors: list[str] | None = None) -> list[Example]:
-    """PubMed RCT sentence classification.
+    """PubMed RCT sentence classification: ``###<abstract id>`` lines, each followed by one
+    ``LABEL<TAB>sentence`` line per sentence (ids ``<abstract id>-<position>``).
 
-    The distribution format (PubMed 20k/200k RCT ``train.txt`` / ``dev.txt`` / ``test.txt``):
-    a ``###<abstract id>`` line opens each abstract, followed by one ``LABEL<TAB>sentence``
-    line per sentence; blank lines separate abstracts. Example id
-    ``<abstract id>-<k>`` (k = 1-based sentence position), cluster = abstract id.
-
-    A JSON Lines variant is recognised by a first line starting with ``{``: objects with
-    ``label`` and ``sentence`` (or ``text``); a trailing newline inside the sentence is
-    dropped. An ``abstract_id`` key (top level or in ``metadata``) gives the cluster;
-    without it, consecutive sentences are grouped into abstracts by the structure of
-    PubMed abstracts: a new abstract starts after a ``CONCLUSIONS`` sentence followed by a
-    sentence of another label. Such clusters are named ``inferred-<n>``; ids are
-    ``<split>-<n>`` (line number among records).
-
+    A JSON Lines variant (``label`` and ``sentence`` or ``text``) is recognised by a first
+    line starting with ``{``. An ``abstract_id`` key (top level or in ``metadata``) gives
+    the cluster; without it, a new abstract starts where a ``CONCLUSIONS`` sentence is
+    followed by one of another label (clusters ``inferred-<n>``, ids ``<split>-<n>``).
     The virtual record offered to the spec has keys ``id``, ``abstract_id``, ``position``,
     ``sentence`` and ``label``.
     """
@@ -416,21 +367,17 @@ def _read_rct_txt(path: Path, lines: list[str], spec: TaskSpec, split: str, col:
             continue
         if skipping:
             continue  # sentences of an abstract already reported as bad
-        if abstract is None:
-            col.bad(DataError(f"{where}: sentence line before any '###<abstract id>' line"))
-            continue
-        if "\t" not in line:
-            col.bad(DataError(f"{where}: expected LABEL<TAB>sentence"))
-            continue
-        label, sentence = line.split("\t", 1)
-        position += 1
-        number += 1
-        record = {"id": f"{abstract}-{position}", "abstract_id": abstract, "position": position,
-                  "sentence": sentence, "label": label}
-        try:
+        with col.row():
+            if abstract is None:
+                raise DataError(f"{where}: sentence line before any '###<abstract id>' line")
+            if "\t" not in line:
+                raise DataError(f"{where}: expected LABEL<TAB>sentence")
+            label, sentence = line.split("\t", 1)
+            position += 1
+            number += 1
+            record = {"id": f"{abstract}-{position}", "abstract_id": abstract, "position": position,
+                      "sentence": sentence, "label": label}
             examples.append(_example_from_record(record, spec, split, number, where))
-        except DataError as exc:
-            col.bad(exc)
     return examples
 
 
@@ -440,10 +387,7 @@ def _read_rct_jsonl(path: Path, spec: TaskSpec, split: str, col: _Collector) -> 
     prev_label: str | None = None
     last_given: str | None = None
     position = 0
-    number = 0
-    for line_no, raw in _json_records(path, col):
-        where = f"{path}:{line_no}"
-        number += 1
+    for number, where, raw in _json_records(path, col):
         label = scalar_text(raw.get("label", "")).strip()
         sentence = raw.get("sentence", raw.get("text"))
         if sentence is None:
@@ -464,10 +408,8 @@ def _read_rct_jsonl(path: Path, spec: TaskSpec, split: str, col: _Collector) -> 
         prev_label = label
         record = {"id": f"{split}-{number}", "abstract_id": abstract, "position": position,
                   "sentence": sentence, "label": label}
-        try:
+        with col.row():
             examples.append(_example_from_record(record, spec, split, number, where))
-        except DataError as exc:
-            col.bad(exc)
     return examples
 
 
@@ -486,28 +428,20 @@ def kilt_prediction(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_kilt(path: Path, spec: TaskSpec, split: str, errors: list[str] | None = None) -> list[Example]:
-    """KILT JSON Lines.
-
-    Each record: ``id`` (string or integer; used as ``str(id).strip()``, as KILT's scorer
-    does), ``input`` (absent in the TriviaQA files, which do not distribute question text:
-    read as ``""`` and flagged with ``extra["missing_input"]``), ``output`` (a list; each
-    element may carry an ``answer`` and/or ``provenance``), ``meta``. Gold answers are the
-    stripped non-empty answers, without repeats; ``extra["output"]`` keeps the raw output
-    list for the provenance metrics. Field keys may be dotted paths
-    (``meta.template_questions.0``, ``output.0.answer``). With ``input_parts`` (and
-    ``input_sep``, default ``" [SEP] "``) the input is split into named parts, e.g. T-REx's
-    ``subject [SEP] relation``.
+    """KILT JSON Lines: ``id`` (used as ``str(id).strip()``, as KILT's scorer does), ``input``
+    (absent in TriviaQA: read as ``""``, flagged ``extra["missing_input"]``), ``output``
+    (answers and/or provenance; kept raw in ``extra["output"]`` for the provenance metrics).
+    Field keys may be dotted paths (``output.0.answer``). With ``input_parts`` (and
+    ``input_sep``, default ``" [SEP] "``) the input is split into named parts (T-REx's
+    ``subject [SEP] relation``).
     """
     col = _Collector(errors)
     opts = spec.format_options
     parts = opts.get("input_parts")
     sep = opts.get("input_sep", " [SEP] ")
     examples: list[Example] = []
-    number = 0
-    for line_no, record in _json_records(path, col):
-        where = f"{path}:{line_no}"
-        number += 1
-        try:
+    for number, where, record in _json_records(path, col):
+        with col.row():
             if "id" not in record:
                 raise DataError(f"{where}: missing field 'id'")
             record = dict(record)
@@ -526,9 +460,8 @@ def read_kilt(path: Path, spec: TaskSpec, split: str, errors: list[str] | None =
                     raise DataError(f"{where}: input does not split into {len(parts)} parts at {sep!r}")
                 for name, piece in zip(parts, pieces + [""] * len(parts)):
                     record[name] = piece.strip()
-            answers = _unique_answers(
-                scalar_text(o["answer"]) for o in outputs if isinstance(o, dict) and o.get("answer") is not None
-            )
+            answers = _unique_answers(scalar_text(o["answer"]) for o in outputs
+                                      if isinstance(o, dict) and o.get("answer") is not None)
             extra: dict[str, Any] = {"output": outputs}
             if missing_input:
                 extra["missing_input"] = True
@@ -536,8 +469,6 @@ def read_kilt(path: Path, spec: TaskSpec, split: str, errors: list[str] | None =
                 record, spec, split, number, where, id_field="id", answers=answers, extra=extra,
                 missing_ok=("input",) + tuple(parts or ()),
             ))
-        except DataError as exc:
-            col.bad(exc)
     return _check_unique(examples, path, col)
 
 

@@ -1,25 +1,21 @@
 """Where a task's split file comes from: a local data dir, a checksummed cache, or the network.
 
-The one split locator of every command (``compare``, ``data``, ``score``; read through
-:func:`dabench.data.load_split`). Order of resolution for one split (:func:`locate_file`):
+The one split locator of every command (read through :func:`dabench.data.load_split`).
+Order of resolution for one split (:func:`locate_file`):
 
-1. ``--data-file SPLIT=PATH`` (a per-split override); a spec with ``data_source: package``
-   then reads the file shipped inside dabench (:mod:`dabench.data.packaged`) and stops here;
+1. ``--data-file SPLIT=PATH``; a spec with ``data_source: package`` then reads the file
+   shipped inside dabench (:mod:`dabench.data.packaged`) and stops here;
 2. ``<data dir>/<path in the spec's files>`` (``--data-dir`` or ``DABENCH_DATA_DIR``);
 3. the cache (``DABENCH_CACHE_DIR``, default ``~/.cache/dabench``): ``data/`` mirrors the
-   data-dir layout (so it can itself be passed as ``--data-dir``), ``hf/`` holds exports of
-   hub datasets; every cached file's sha256 is recorded in ``manifest.json`` when it is
-   fetched and checked on every later use, and against the spec's ``download.sha256``
-   when the spec pins one;
-4. only when downloading is allowed (``download=True``, ``--download`` or
-   ``DABENCH_DOWNLOAD=1``) and not forbidden (``DABENCH_OFFLINE=1``, ``HF_HUB_OFFLINE=1``,
-   ``HF_DATASETS_OFFLINE=1``): the original URL of the spec's ``download.urls`` (a zip
-   member when ``archive_member`` names one), else the Hugging Face hub through
-   ``datasets`` (``download.hf``).
+   data-dir layout, ``hf/`` holds exports of hub datasets; every cached file's sha256 is
+   recorded in ``manifest.json`` when fetched and checked on every later use (and against
+   the spec's ``download.sha256`` when it pins one);
+4. only when downloading is allowed (``--download`` or ``DABENCH_DOWNLOAD=1``) and not
+   forbidden (``DABENCH_OFFLINE``, ``HF_HUB_OFFLINE``, ``HF_DATASETS_OFFLINE``): the spec's
+   ``download.urls`` (a zip member with ``archive_member``), else the hub (``download.hf``).
 
-When none of these yields the file, a :class:`~dabench.errors.DataError` says in one line
-which file was expected and how to get it. Nothing is fetched implicitly: an evaluation
-never reaches the network unless asked to.
+Otherwise a one-line :class:`~dabench.errors.DataError` says which file was expected and
+how to get it: an evaluation never reaches the network unless asked to.
 """
 
 from __future__ import annotations
@@ -33,7 +29,7 @@ import tempfile
 import urllib.request
 import zipfile
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Mapping
 
 from dabench.data.packaged import is_packaged, packaged_path
 from dabench.errors import DataError, TaskError
@@ -78,11 +74,8 @@ def resolve_data_dir(value: str | os.PathLike | None) -> Path | None:
 
 
 def override_path(split: str, value: str | os.PathLike) -> Path:
-    """The file a ``--data-file SPLIT=PATH`` override names, checked to be a readable file.
-
-    A directory is refused as such (not as "not found"), since the path does exist and the
-    user needs to know that a single split file is expected there.
-    """
+    """The file a ``--data-file SPLIT=PATH`` override names, checked to be a file (a directory
+    is refused as such, not as "not found")."""
     path = Path(value).expanduser()
     if path.is_dir():
         raise DataError(f"--data-file {split}={path}: is a directory; pass the split's data file, not a folder")
@@ -93,11 +86,8 @@ def override_path(split: str, value: str | os.PathLike) -> Path:
 
 def file_sha256(path: Path) -> str:
     """Hex sha256 of a file's bytes."""
-    h = hashlib.sha256()
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def cache_root() -> Path:
@@ -169,10 +159,8 @@ def _verify_cached(spec: DataFiles, split: str, path: Path) -> None:
     digest = file_sha256(path)
     expected = pinned if pinned is not None else (entry or {})["sha256"]
     if digest != expected:
-        raise DataError(
-            f"cached file {path} has sha256 {digest[:12]}…, expected {expected[:12]}…; "
-            "delete it and fetch it again (--download)"
-        )
+        raise DataError(f"cached file {path} has sha256 {digest[:12]}…, expected {expected[:12]}…; "
+                        "delete it and fetch it again (--download)")
 
 
 # ----------------------------------------------------------------------------- resolution
@@ -200,8 +188,7 @@ def locate_file(
     *,
     download: bool | None = None,
 ) -> Path:
-    """The file holding ``split``, found in the order the module docstring gives; the one
-    locator of every command (``compare``, ``data``, ``score``, intrinsic documents)."""
+    """The file holding ``split``, found in the order the module docstring gives."""
     if overrides and split in overrides:
         return override_path(split, overrides[split])
     if split not in spec.files:
@@ -336,23 +323,15 @@ def hf_reading_spec(spec: TaskSpec, hf: HFSource) -> TaskSpec:
 
 
 def _kilt_shape(row: dict[str, Any]) -> dict[str, Any]:
-    """Undo the hub's padding of KILT records: answer-less outputs carry ``answer: ""``
-    and provenance-less ones ``provenance: []`` there, which KILT's scorer would treat as
-    empty evidence sets; missing provenance fields come as None."""
-    out = dict(row)
+    """Undo the hub's padding of KILT records (``answer: ""``, ``provenance: []``, None
+    provenance fields), which KILT's scorer would read as empty answers and evidence sets."""
     outputs = []
     for o in row.get("output") or []:
-        o = dict(o)
-        if o.get("answer") in ("", None):
-            o.pop("answer", None)
-        prov = o.get("provenance")
-        if not prov:
-            o.pop("provenance", None)
-        else:
-            o["provenance"] = [{k: v for k, v in p.items() if v is not None} for p in prov]
+        o = {k: v for k, v in o.items() if not (k == "answer" and v in ("", None) or k == "provenance" and not v)}
+        if "provenance" in o:
+            o["provenance"] = [{k: v for k, v in p.items() if v is not None} for p in o["provenance"]]
         outputs.append(o)
-    out["output"] = outputs
-    return out
+    return {**row, "output": outputs}
 
 
 def _fetch_hf(spec: DataFiles, split: str, hf: HFSource) -> Path:
@@ -367,7 +346,9 @@ def _fetch_hf(spec: DataFiles, split: str, hf: HFSource) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(".part")
     with open(tmp, "w", encoding="utf-8") as out:
-        for row in _rows(ds):
+        for row in ds:
+            if not isinstance(row, dict):
+                raise DataError("hub dataset rows are not mappings")
             if hf.as_is:
                 rec = _kilt_shape(row) if spec.format == "kilt" else row
             else:
@@ -385,27 +366,6 @@ def _fetch_hf(spec: DataFiles, split: str, hf: HFSource) -> Path:
     return dest
 
 
-def _rows(ds: Any) -> Iterable[dict[str, Any]]:
-    for row in ds:
-        if not isinstance(row, dict):
-            raise DataError("hub dataset rows are not mappings")
-        yield row
-
-
-__all__ = [
-    "ENV_CACHE_DIR",
-    "ENV_DATA_DIR",
-    "ENV_DOWNLOAD",
-    "cache_root",
-    "cached_path",
-    "download_allowed",
-    "fetch_split",
-    "file_sha256",
-    "hf_export_path",
-    "how_to_get",
-    "locate_file",
-    "locate_split",
-    "offline",
-    "override_path",
-    "resolve_data_dir",
-]
+__all__ = ["ENV_CACHE_DIR", "ENV_DATA_DIR", "ENV_DOWNLOAD", "cache_root", "cached_path", "download_allowed",
+           "fetch_split", "file_sha256", "hf_export_path", "how_to_get", "locate_file", "locate_split", "offline",
+           "override_path", "resolve_data_dir"]

@@ -1,14 +1,10 @@
 """Build the demo's two models: a small base causal LM and an adapted copy.
 
 The base is a 2-layer GPT-2 trained from scratch on the general corpus; the adapted model
-continues pretraining a copy of it on the domain corpus mixed with a little general text
-(the usual DAPT recipe). Both share one word-level tokenizer trained on both corpora, so the
-base model has the domain's words in its vocabulary but has never been trained on them.
-
-Everything runs on CPU (about 20-30 s on 2 cores) and is deterministic for a given seed and
-torch thread count (fixed initialisation and data order; a different thread count changes
-float rounding, not what is learnt). A marker file records the seed and a hash of the recipe and
-data, so a second call with the same seed reuses the saved models instead of training again.
+continues pretraining a copy on the domain corpus mixed with a little general text (DAPT).
+Both share one word-level tokenizer over both corpora, so the base knows the domain's words
+but was never trained on them. Runs on CPU in seconds, deterministic for a seed and thread
+count; a marker file (seed, hash of recipe and data) lets a second call reuse the models.
 """
 
 from __future__ import annotations
@@ -102,12 +98,8 @@ def _read_lines(name: str) -> list[str]:
 
 # ---------------------------------------------------------------------------- tokenizer
 def train_tokenizer(corpora: list[list[str]]) -> Any:
-    """A lower-casing word-level tokenizer over every word of the corpora.
-
-    Word-level keeps each fictional name one token, so a fact is one association to learn,
-    and a prompt tokenises the same alone and followed by its verbaliser. The vocabulary is
-    ordered by frequency, ties by the word, so its ids never depend on hash order.
-    """
+    """A lower-casing word-level tokenizer over every word of the corpora: each fictional name is
+    one token, so a fact is one association to learn. Ids are ordered by frequency, then word."""
     from collections import Counter
 
     from tokenizers import Tokenizer, normalizers, pre_tokenizers
@@ -116,10 +108,8 @@ def train_tokenizer(corpora: list[list[str]]) -> Any:
 
     normalizer = normalizers.Lowercase()
     pre = pre_tokenizers.Whitespace()
-    counts: Counter[str] = Counter()
-    for lines in corpora:
-        for line in lines:
-            counts.update(word for word, _ in pre.pre_tokenize_str(normalizer.normalize_str(line)))
+    counts = Counter(word for lines in corpora for line in lines
+                     for word, _ in pre.pre_tokenize_str(normalizer.normalize_str(line)))
     words = sorted(counts, key=lambda w: (-counts[w], w))
     vocab = {tok: i for i, tok in enumerate([EOS, UNK, *words])}
     tok = Tokenizer(WordLevel(vocab=vocab, unk_token=UNK))
@@ -138,12 +128,9 @@ def _encode_lines(tokenizer: Any, lines: list[str]) -> list[list[int]]:
 
 
 def _batches(encoded: list[list[int]], size: int, pad: int, rng: random.Random) -> Iterator[tuple[Any, Any, Any]]:
-    """Endless stream of batches of whole lines, reshuffled each pass, right-padded.
-
-    One line per row, starting at position 0, is how the prompts are scored later (no
-    leading special token), and it lets a model this small learn in a few hundred steps:
-    packed rows that start mid-sentence keep it on a long plateau.
-    """
+    """Endless stream of batches of whole lines, reshuffled each pass, right-padded: one line per
+    row from position 0, as prompts are scored, and a model this small learns fast from it
+    (packed rows starting mid-sentence keep it on a long plateau)."""
     import torch
 
     while True:
@@ -201,12 +188,10 @@ def _marker_ok(out_dir: Path, seed: int, recipe: str) -> bool:
         marker = json.loads((out_dir / MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    if marker.get("schema") != MARKER_SCHEMA or marker.get("state") != "complete":
-        return False
-    if marker.get("seed") != seed or marker.get("recipe") != recipe:
-        return False
-    return all((out_dir / d / f).is_file() for d in ("base", "adapted")
-               for f in ("config.json", "model.safetensors", "tokenizer.json"))
+    expected = {"schema": MARKER_SCHEMA, "state": "complete", "seed": seed, "recipe": recipe}
+    files = [out_dir / d / f for d in ("base", "adapted")
+             for f in ("config.json", "model.safetensors", "tokenizer.json")]
+    return all(marker.get(k) == v for k, v in expected.items()) and all(f.is_file() for f in files)
 
 
 def _clear(out_dir: Path) -> None:
@@ -227,13 +212,9 @@ def build_demo(
     progress: Progress | None = None,
     config: BuildConfig | None = None,
 ) -> DemoAssets:
-    """Build (or reuse) the demo's base and adapted models under ``out_dir``.
-
-    Writes ``out_dir/base`` and ``out_dir/adapted`` (safetensors weights, config and
-    tokenizer: each loads with ``AutoModelForCausalLM`` / ``AutoTokenizer``, offline) and a
-    marker ``out_dir/demo_build.json``. ``progress(stage, fraction)`` is called as work
-    advances, with ``fraction`` the overall share done in [0, 1], non-decreasing.
-    """
+    """Build (or reuse) the demo's base and adapted models under ``out_dir``: ``base/`` and
+    ``adapted/`` (each loads offline with ``AutoModelForCausalLM`` / ``AutoTokenizer``) and the
+    marker ``demo_build.json``. ``progress(stage, fraction)`` reports the share done, non-decreasing."""
     cfg = config or BuildConfig()
     out_dir = Path(out_dir)
     recipe = cfg.recipe_hash()

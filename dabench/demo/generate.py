@@ -1,30 +1,23 @@
 """Generate the demo's corpora and mini tasks: a small, fully fictional world written by code.
 
-Two worlds, one per corpus:
+* **general** corpus: short reviews with a verdict ("... overall it was good ."), facts about
+  fictional countries' languages, and narrative filler.
+* **domain** (pharmacology) corpus: fictional compounds, each an inhibitor, activator or
+  substrate of one or two fictional enzymes, in several phrasings, plus laboratory filler.
 
-* **general** — short reviews of everyday things with a verdict ("... overall it was good ."),
-  facts about fictional countries and the language spoken there, and plain narrative filler.
-* **domain** (pharmacology) — fictional compounds, each an inhibitor, activator or substrate of
-  one or two fictional enzymes, stated in several phrasings, plus laboratory filler.
+Tasks: ``demo_domain`` (a compound's role toward an enzyme, stated only in the domain corpus and,
+for evaluated compounds, never in the templates' phrasing, so only continued pretraining helps),
+``demo_general`` (the verdict of a new review) and ``demo_knowledge`` (a country's language).
 
-Three tasks read from these worlds:
-
-* ``demo_domain`` — the role of a compound toward an enzyme. The facts are stated only in the
-  domain corpus, and for the evaluated compounds never in the phrasing the task's templates
-  use, so a model gains only by having *learnt* them during continued pretraining.
-* ``demo_general`` — the verdict of a new review (combinations absent from the corpus).
-* ``demo_knowledge`` — the language of a country, stated only in the general corpus.
-
-Everything is drawn from :class:`random.Random` with a fixed seed, so the files are the same
-on every machine and Python version; the committed copies under ``dabench/demo/data`` are
-checked against this code by the tests. Regenerate with ``python -m dabench.demo.generate``.
+A fixed seed makes the files the same everywhere; the tests check the committed copies under
+``dabench/demo/data`` against this code. Regenerate with ``python -m dabench.demo.generate``.
 """
 
 from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 #: bump when the generated data changes (also invalidates cached demo builds)
@@ -106,6 +99,12 @@ def _split(items: list, sizes: tuple[int, int, int]) -> dict[str, list]:
             "test": items[train + val:train + val + test]}
 
 
+def _with_ids(prefix: str, splits: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """Each split's rows, each given the id ``<prefix>-<split>-<k>``."""
+    return {split: [{"id": f"{prefix}-{split[:3]}-{k:04d}", **r} for k, r in enumerate(rows, start=1)]
+            for split, rows in splits.items()}
+
+
 # ---------------------------------------------------------------------------- domain world
 def _domain(rng: random.Random, taken: set[str]) -> tuple[list[str], dict[str, list[dict]]]:
     enzymes = [h + "ase" for h in _ENZYME_HEADS]
@@ -116,9 +115,7 @@ def _domain(rng: random.Random, taken: set[str]) -> tuple[list[str], dict[str, l
     labels = list(ROLES)
     facts: list[list[Fact]] = []
     for i, c in enumerate(compounds):
-        label = labels[i % 3]
-        targets = rng.sample(enzymes, 1 + (rng.random() < 0.5))
-        facts.append([Fact(c, e, label) for e in targets])
+        facts.append([Fact(c, e, labels[i % 3]) for e in rng.sample(enzymes, 1 + (rng.random() < 0.5))])
     order = list(range(len(compounds)))
     rng.shuffle(order)
     task_idx = order[:n_task]  # the rest are facts stated only in the corpus
@@ -152,25 +149,15 @@ def _domain(rng: random.Random, taken: set[str]) -> tuple[list[str], dict[str, l
             lines.extend(statements(f))
             if i not in eval_idx:
                 lines.extend(template_phrasings(f))
-        c = compounds[i]
-        lines.append(f"{c} was dissolved in {rng.choice(_SOLVENTS)} before dosing .")
-    for e in enzymes:
-        for tissue in rng.sample(_TISSUES, 3):
-            lines.append(f"{e} is expressed in the {tissue} .")
+        lines.append(f"{compounds[i]} was dissolved in {rng.choice(_SOLVENTS)} before dosing .")
+    lines.extend(f"{e} is expressed in the {tissue} ." for e in enzymes for tissue in rng.sample(_TISSUES, 3))
     for _ in range(150):
         lines.append(f"the assay was repeated {rng.choice(_NUMBERS)} times in {rng.choice(_SOLVENTS)} .")
         lines.append(f"samples from the {rng.choice(_TISSUES)} were frozen after {rng.choice(_NUMBERS)} hours .")
     rng.shuffle(lines)
 
-    tasks: dict[str, list[dict]] = {}
-    for split, idx in splits.items():
-        rows = []
-        for i in idx:
-            f = facts[i][0]
-            rows.append({"compound": f.compound, "enzyme": f.enzyme, "label": f.label})
-        rows.sort(key=lambda r: r["compound"])
-        tasks[split] = [{"id": f"dom-{split[:3]}-{k:04d}", **r} for k, r in enumerate(rows, start=1)]
-    return lines, tasks
+    return lines, _with_ids("dom", {split: sorted((asdict(facts[i][0]) for i in idx), key=lambda r: r["compound"])
+                                    for split, idx in splits.items()})
 
 
 # ---------------------------------------------------------------------------- general world
@@ -204,8 +191,7 @@ def _general(rng: random.Random, taken: set[str]) -> tuple[list[str], dict[str, 
             continue
         seen.add(text)
         lines.append(rng.choice(frames).format(r=text, v=verdict[pol]))
-    for _ in range(300):
-        lines.append(_review(rng)[0])
+    lines.extend(_review(rng)[0] for _ in range(300))
     sentiment_rows: list[dict] = []
     task_seen: set[str] = set()
     while len(sentiment_rows) < 400:
@@ -216,27 +202,22 @@ def _general(rng: random.Random, taken: set[str]) -> tuple[list[str], dict[str, 
         sentiment_rows.append({"text": text, "label": pol})
     # a plain review line may coincide with a task sentence: never train on an evaluated one
     lines = [line for line in lines if line not in task_seen]
-    sentiment = {}
-    for split, rows in _split(sentiment_rows, (40, 60, 300)).items():
-        sentiment[split] = [{"id": f"gen-{split[:3]}-{k:04d}", **r} for k, r in enumerate(rows, start=1)]
+    sentiment = _with_ids("gen", _split(sentiment_rows, (40, 60, 300)))
 
     countries = _names(rng, [_COUNTRY_HEADS, _COUNTRY_TAILS], 240, taken)
     langs = {c: LANGUAGES[i % len(LANGUAGES)] for i, c in enumerate(countries)}
-    for c in countries:
-        lang = langs[c]
+    for c, lang in langs.items():
         lines.extend([
             f"the people of {c} speak {lang} .",
             f"in {c} , most people speak {lang} .",
             f"{lang} is the official language of {c} .",
             f"{c} is a quiet country where people speak {lang} .",
         ])
-    for _ in range(500):
-        lines.append(f"{rng.choice(_PEOPLE)} {rng.choice(_VERBS)} {rng.choice(_OBJECTS)} {rng.choice(_TIMES)} .")
+    lines.extend(f"{rng.choice(_PEOPLE)} {rng.choice(_VERBS)} {rng.choice(_OBJECTS)} {rng.choice(_TIMES)} ."
+                 for _ in range(500))
     rng.shuffle(lines)
-    knowledge = {}
-    for split, cs in _split(countries, (20, 40, 180)).items():
-        rows = sorted(({"country": c, "label": langs[c]} for c in cs), key=lambda r: r["country"])
-        knowledge[split] = [{"id": f"kno-{split[:3]}-{k:04d}", **r} for k, r in enumerate(rows, start=1)]
+    knowledge = _with_ids("kno", {split: [{"country": c, "label": langs[c]} for c in sorted(cs)]
+                                  for split, cs in _split(countries, (20, 40, 180)).items()})
     return lines, sentiment, knowledge
 
 

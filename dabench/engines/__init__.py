@@ -8,14 +8,12 @@ from typing import TYPE_CHECKING, Any, Mapping
 from dabench.engines.base import ClassifierEngine, Engine, LMEngine, ModelEngine, ScoreRequest
 from dabench.errors import DabenchError
 
-if TYPE_CHECKING:  # for the annotation; the functions import the module when they run
+if TYPE_CHECKING:
     from dabench.engines.checkpoints import Checkpoint
 
-#: engine name → (loader as "module:function", the pip extra that provides its dependency).
-#: A loader is imported only when its engine is used, so an optional dependency is needed only
-#: then; a new engine is one module plus one line here.
+#: engine name → (loader as "module:function", imported only when used; the pip extra that provides its dependency)
 ENGINE_LOADERS: dict[str, tuple[str, str | None]] = {
-    "hf": ("dabench.engines.hf_loader:load_hf", None),
+    "hf": ("dabench.engines.classifier:load_hf", None),
     "vllm": ("dabench.engines.vllm:VLLMEngine", "vllm"),
     "openai": ("dabench.engines.openai:OpenAIEngine", None),
 }
@@ -33,12 +31,7 @@ def resolve_options(checkpoint: str, options: Mapping[str, Any]) -> Checkpoint:
 
 
 def load_engine(kind: str, checkpoint: str, **options: Any) -> Engine:
-    """Load ``checkpoint`` with the engine named ``kind`` (``hf`` or ``vllm``).
-
-    With ``hf``, a sequence-classification checkpoint gets the classifier engine
-    (``kind == "classifier"``); every other checkpoint the causal-LM engine (``kind == "lm"``).
-    ``options`` may carry the ``resolved`` Checkpoint.
-    """
+    """Load ``checkpoint`` with the engine named ``kind``; ``options`` may carry the ``resolved`` Checkpoint."""
     options = {k: v for k, v in options.items() if v is not None}
     entry = ENGINE_LOADERS.get(kind)
     if entry is None:

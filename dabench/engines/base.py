@@ -1,14 +1,8 @@
 """The engine interface: what the runner may ask of a model, and nothing about tasks.
 
-Two kinds of engine exist, told apart by ``kind``. A causal LM (:class:`LMEngine`, ``kind ==
-"lm"``) scores continuations of a context (log-likelihood, summed over the continuation's
-tokens) and generates text greedily; a fine-tuned sequence classifier
-(:class:`ClassifierEngine`, ``kind == "classifier"``) predicts a task's labels from the raw
-inputs. Both report a fingerprint that changes whenever the weights, adapter or tokenizer
-change, so stored records are never reused for a different model, and both can give the
-base model of a PEFT adapter on the same loaded weights. :data:`Engine` is either kind: what
-:func:`dabench.engines.load_engine` returns; callers branch on ``kind`` (a type checker
-narrows the union on it).
+A causal LM (:class:`LMEngine`) scores continuations and generates greedily; a fine-tuned
+sequence classifier (:class:`ClassifierEngine`) predicts a task's labels from the raw inputs.
+:data:`Engine` is either, told apart by ``kind`` (a type checker narrows the union on it).
 """
 
 from __future__ import annotations
@@ -40,13 +34,12 @@ class ModelEngine(Protocol):
         ...
 
     def fingerprint(self) -> str:
-        """A stable hash of weights + adapter + tokenizer."""
+        """A stable hash of weights + adapter + tokenizer: stored records are never reused for another model."""
         ...
 
     def base_view(self, name: str | None = None) -> Self:
-        """The base model of an engine loaded from a PEFT adapter, on the same loaded weights with
-        the adapter switched off (so a base-vs-adapter comparison loads the weights once).
-        Raises ``ValueError`` for an engine not loaded from an adapter."""
+        """A PEFT adapter's base model on the same loaded weights, adapter switched off (so a
+        comparison loads the weights once); ``ValueError`` for an engine not loaded from an adapter."""
         ...
 
 
@@ -57,20 +50,12 @@ class LMEngine(ModelEngine, Protocol):
     def kind(self) -> Literal["lm"]:
         ...
 
-    def loglikelihood(
-        self, requests: Sequence[ScoreRequest], progress: ProgressFn | None = None
-    ) -> list[list[float]]:
+    def loglikelihood(self, requests: Sequence[ScoreRequest], progress: ProgressFn | None = None) -> list[list[float]]:
         """For each request, the summed log-probability of each continuation."""
         ...
 
-    def generate(
-        self,
-        prompts: Sequence[str],
-        *,
-        stop: Sequence[str] = (),
-        max_new_tokens: int = 32,
-        progress: ProgressFn | None = None,
-    ) -> list[str]:
+    def generate(self, prompts: Sequence[str], *, stop: Sequence[str] = (), max_new_tokens: int = 32,
+                 progress: ProgressFn | None = None) -> list[str]:
         """Greedy continuation of each prompt, cut at the first stop sequence."""
         ...
 
@@ -85,13 +70,8 @@ class ClassifierEngine(ModelEngine, Protocol):
     #: True for a regression head (e.g. STS-B): ``classify`` returns one value per input
     is_regression: bool
 
-    def classify(
-        self,
-        inputs: Sequence[Sequence[str]],
-        labels: Sequence[str],
-        progress: ProgressFn | None = None,
-        verbalizers: Mapping[str, str] | None = None,
-    ) -> list[list[float]]:
+    def classify(self, inputs: Sequence[Sequence[str]], labels: Sequence[str], progress: ProgressFn | None = None,
+                 verbalizers: Mapping[str, str] | None = None) -> list[list[float]]:
         """Per input (one text, or a text pair), a log-probability per task label in ``labels``'s
         order (output classes matched to the labels by name, the verbalisers helping); for a
         regression head, ``[value]``."""

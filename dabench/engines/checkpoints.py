@@ -6,24 +6,21 @@ Kinds:
 ``hub``      a hub id (``org/name``), used from the local hub cache when it is there;
 ``adapter``  a PEFT adapter directory (``adapter_config.json``); its base comes from
              ``base_model_name_or_path`` unless ``adapter_base`` overrides it;
-``ckpt``     a weights file (``.ckpt``/``.pt``/``.pth``/``.bin``/``.safetensors``): a PyTorch
-             Lightning checkpoint (``state_dict`` inside) or a plain state dict, loaded into
-             the architecture named by ``arch`` (a model directory or hub id whose config and
-             tokenizer are used); prefixes such as ``model.`` or ``module.`` are stripped.
+``ckpt``     a weights file (``.ckpt``/``.pt``/``.pth``/``.bin``/``.safetensors``, a Lightning
+             checkpoint or a plain state dict) loaded into the architecture named by ``arch``
+             (a model directory or hub id); prefixes such as ``model.`` are stripped.
 
-Whether a checkpoint is a causal LM or a sequence classifier is read from its config's
-``architectures``. Loading never runs code from a checkpoint unless asked: safetensors or
-``torch.load(weights_only=True)``; ``trust_remote_code`` and ``allow_pickle`` are opt-in.
-The fingerprint hashes the bytes of the files that determine outputs, without loading the
-model, so records of a changed checkpoint at the same path are never reused.
+Loading never runs a checkpoint's code unless asked (``trust_remote_code``, ``allow_pickle``).
+The fingerprint hashes the files that determine outputs, without loading the model.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from dabench.engines.fingerprint import directory_fingerprint, file_digest, fingerprint_of
 from dabench.errors import CheckpointError
@@ -51,13 +48,9 @@ class Checkpoint:
         return self.location
 
     def tokenizer_source(self) -> Path | str:
-        if self.kind == "adapter" and _has_tokenizer(Path(self.location)):
+        if self.kind == "adapter" and any((Path(self.location) / f).is_file() for f in TOKENIZER_FILES):
             return self.location
         return self.config_dir()
-
-
-def _has_tokenizer(path: Path) -> bool:
-    return any((path / f).is_file() for f in TOKENIZER_FILES)
 
 
 def is_hub_id(name: str) -> bool:
@@ -141,8 +134,12 @@ def adapter_weight_files(ck: Checkpoint) -> list[Path]:
 
 
 # -- hub ------------------------------------------------------------------------------------
-def hub_snapshot(repo_id: str, *, download: bool) -> Path | None:
-    """The local snapshot dir of a hub model (downloaded when ``download``), else None."""
+def local_dir(ck: Checkpoint, *, download: bool = True) -> Path | None:
+    """The directory holding a dir/hub checkpoint's files: a hub model's local snapshot (downloaded
+    when ``download``), else None."""
+    if ck.kind != "hub":
+        return Path(ck.location) if ck.kind == "dir" else None
+    repo_id = str(ck.location)
     try:
         from huggingface_hub import snapshot_download
     except ImportError:  # pragma: no cover - transformers depends on it
@@ -157,15 +154,6 @@ def hub_snapshot(repo_id: str, *, download: bool) -> Path | None:
     except Exception as exc:  # noqa: BLE001
         raise CheckpointError(f"{repo_id}: cannot be downloaded from the hub ({_first_line(exc)}); "
                               "pass a local model directory instead") from None
-
-
-def local_dir(ck: Checkpoint, *, download: bool = True) -> Path | None:
-    """The directory holding a dir/hub checkpoint's files."""
-    if ck.kind == "dir":
-        return Path(ck.location)
-    if ck.kind == "hub":
-        return hub_snapshot(str(ck.location), download=download)
-    return None
 
 
 # -- fingerprints -------------------------------------------------------------------------------
@@ -185,6 +173,7 @@ def fingerprint(ck: Checkpoint, *, download: bool = True) -> str:
 class Fingerprinted:
     """An engine's ``fingerprint()``: its ``checkpoint``'s, computed on first use."""
 
+    name: str
     checkpoint: Checkpoint
     _fingerprint: str | None = None
 
@@ -192,6 +181,17 @@ class Fingerprinted:
         if self._fingerprint is None:
             self._fingerprint = fingerprint(self.checkpoint)
         return self._fingerprint
+
+    def _base_copy(self, name: str | None, what: str = "PEFT") -> Self:
+        """For ``base_view``: a shallow copy of an adapter's engine on its base checkpoint (same weights)."""
+        base = self.checkpoint.base
+        if self.checkpoint.kind != "adapter" or base is None:
+            raise ValueError(f"base_view needs an engine loaded from a {what} adapter")
+        view = copy.copy(self)
+        view.name = name or base.spec
+        view.checkpoint = base
+        view._fingerprint = None
+        return view
 
 
 def _local_source(ck: Checkpoint, src: Path | str) -> Path | str:
@@ -213,11 +213,6 @@ def read_config(ck: Checkpoint, *, trust_remote_code: bool = False) -> Any:
         raise CheckpointError(f"{src}: config.json cannot be read ({_first_line(exc)})") from None
 
 
-def is_classifier_config(config: Any) -> bool:
-    """True when the config's architecture is a sequence classifier."""
-    return any(a.endswith("ForSequenceClassification") for a in (getattr(config, "architectures", None) or []))
-
-
 def head_of(ck: Checkpoint, *, trust_remote_code: bool = False) -> str:
     """``classifier`` or ``causal`` from the checkpoint's config (adapters: from their task type)."""
     if ck.kind == "adapter":
@@ -228,7 +223,8 @@ def head_of(ck: Checkpoint, *, trust_remote_code: bool = False) -> str:
             return "causal"
         assert ck.base is not None
         return head_of(ck.base, trust_remote_code=trust_remote_code)
-    return "classifier" if is_classifier_config(read_config(ck, trust_remote_code=trust_remote_code)) else "causal"
+    architectures = getattr(read_config(ck, trust_remote_code=trust_remote_code), "architectures", None) or []
+    return "classifier" if any(a.endswith("ForSequenceClassification") for a in architectures) else "causal"
 
 
 # -- loading ----------------------------------------------------------------------------------
@@ -288,10 +284,9 @@ def attach_adapter(model: Any, ck: Checkpoint) -> Any:
 
 
 def _check_adapter_loaded(peft_model: Any, ck: Checkpoint) -> None:
-    """PEFT only warns when adapter weights match no module, or when the saved weights belong to
-    modules the model does not have (an adapter trained on ``BertForMaskedLM`` put on a bare
-    ``BertModel``: its layers are created with fresh weights and the trained ones dropped).
-    Both are errors here: the "adapted" model would silently be the base, or random."""
+    """Refuse what PEFT only warns about: adapter weights that match no module, or saved weights of
+    modules the model lacks (e.g. trained on ``BertForMaskedLM``, put on a bare ``BertModel``): the
+    "adapted" model would silently be the base, or random."""
     files = adapter_weight_files(ck)
     lora_params = [n for n, _ in peft_model.named_parameters() if "lora_" in n or "modules_to_save" in n]
     if not lora_params and str(adapter_config(ck).get("peft_type", "")) == "LORA":
@@ -327,10 +322,8 @@ def _saved_keys(path: Path) -> list[str]:
 
 
 def read_state_dict(path: Path, *, allow_pickle: bool = False) -> dict[str, Any]:
-    """Tensors of a weights file: safetensors, or torch.load with ``weights_only`` unless allowed.
-
-    A Lightning checkpoint's ``state_dict`` entry is unwrapped.
-    """
+    """Tensors of a weights file (a Lightning checkpoint's ``state_dict`` unwrapped): safetensors,
+    or torch.load with ``weights_only`` unless allowed."""
     import torch
 
     if not path.is_file():
@@ -345,11 +338,10 @@ def read_state_dict(path: Path, *, allow_pickle: bool = False) -> dict[str, Any]
     try:
         obj = torch.load(path, map_location="cpu", weights_only=not allow_pickle)
     except Exception as exc:  # noqa: BLE001
-        msg = _first_line(exc)
         if "weights_only" in str(exc) or "Unsupported global" in str(exc):
             raise CheckpointError(f"{path}: holds pickled Python objects besides tensors; loading it could run code. "
                                   "If you trust it, pass --allow-pickle") from None
-        raise CheckpointError(f"{path}: corrupt or not a PyTorch checkpoint ({msg})") from None
+        raise CheckpointError(f"{path}: corrupt or not a PyTorch checkpoint ({_first_line(exc)})") from None
     if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         obj = obj["state_dict"]
     elif isinstance(obj, dict) and isinstance(obj.get("model"), dict) and not any(torch.is_tensor(v) for v in obj.values()):
@@ -398,7 +390,8 @@ def _load_weights_file(ck: Checkpoint, auto_class: Any, *, dtype: Any, trust_rem
                                   f"{ck.base.spec} expects {tuple(shapes[k].shape)}")
     result = model.load_state_dict({k: state[k] for k in matched}, strict=False)
     tied = _tied_keys(model)
-    missing = [k for k in result.missing_keys if k not in tied and not _is_buffer(model, k)]
+    buffers = dict(model.named_buffers())
+    missing = [k for k in result.missing_keys if k not in tied and k not in buffers]
     if missing:
         raise CheckpointError(f"{ck.location}: {len(missing)} parameters of --arch {ck.base.spec} are missing "
                               f"(e.g. {missing[0]!r}; key prefix used: {used!r})")
@@ -419,37 +412,25 @@ def _tied_keys(model: Any) -> set[str]:
     return out
 
 
-def _is_buffer(model: Any, key: str) -> bool:
-    return key in dict(model.named_buffers())
-
-
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
 
 
 # -- an adapter and its base in one comparison ---------------------------------------------------
-def _available_locally(ck: Checkpoint) -> bool:
-    return ck.kind == "dir" or (ck.kind == "hub" and hub_snapshot(str(ck.location), download=False) is not None)
-
-
 def resolve_against_base(
     adapted: str, base: Checkpoint, *, arch: str | None = None, adapter_base: str | None = None, prefix: str | None = None
 ) -> Checkpoint:
-    """Resolve the adapted checkpoint of a comparison whose base is ``base``.
-
-    An adapter's base is the one its ``adapter_config.json`` declares; when that model is not
-    available here (a path from another machine, a hub id not in the local cache) and no
-    ``adapter_base`` is given, the comparison's own base is used. Whether the adapter really
-    fits it is checked when the weights load.
-    """
+    """Resolve the adapted checkpoint of a comparison whose base is ``base``: an adapter whose
+    declared base is not available here (another machine's path, a hub id not cached) gets
+    ``base`` unless ``adapter_base`` is given; whether it fits is checked when the weights load."""
     path = Path(adapted).expanduser()
     if adapter_base is None and path.is_dir() and (path / "adapter_config.json").is_file() and base.kind in ("dir", "hub"):
         try:
             ck = resolve(adapted, arch=arch, prefix=prefix)
         except CheckpointError:
             return Checkpoint(adapted, "adapter", path, base)
-        if ck.base is not None and not _available_locally(ck.base):
+        if ck.base is not None and local_dir(ck.base, download=False) is None:
             return Checkpoint(adapted, "adapter", path, base)
         return ck
     return resolve(adapted, arch=arch, adapter_base=adapter_base, prefix=prefix)
@@ -470,12 +451,8 @@ def shares_base(adapted: Checkpoint, base: Checkpoint) -> bool:
 
 # -- fail fast ------------------------------------------------------------------------------
 def preflight(ck: Checkpoint, *, trust_remote_code: bool = False) -> None:
-    """Cheap checks before any inference: the tokenizer loads and the weight files are whole.
-
-    Catches a broken tokenizer, a truncated safetensors/zip checkpoint or a missing weights
-    file in a second, instead of after the other model's hours of evaluation. Hub models not
-    in the local cache are left to load time.
-    """
+    """Cheap checks before any inference, instead of after the other model's hours of evaluation:
+    the tokenizer encodes text and the weight files are whole. Uncached hub models are left to load time."""
     if ck.kind == "hub" and local_dir(ck, download=False) is None:
         return
     if ck.kind == "ckpt":
@@ -501,20 +478,17 @@ PROBE_TEXT = "The inhibitor binds the enzyme; the film was good."
 
 
 def check_tokenizer(tokenizer: Any, where: str) -> None:
-    """Refuse a tokenizer that cannot encode text. Without tokenizer files transformers may build
-    an empty one that loads fine and then fails (or encodes everything to nothing) only after
-    both models have loaded; this catches it in the preflight."""
+    """Refuse a tokenizer that cannot encode text (without its files transformers may build an empty one)."""
+    fix = "copy the tokenizer files (tokenizer.json, vocab…) into the checkpoint, or pass --arch"
     try:
         ids = tokenizer(PROBE_TEXT)["input_ids"]
         size = len(tokenizer)
     except Exception as exc:  # a tokenizer that raises on plain text is unusable, whatever the reason
-        raise CheckpointError(f"{where}: its tokenizer cannot encode text ({type(exc).__name__}: {exc}); copy the "
-                              "tokenizer files (tokenizer.json, vocab…) into the checkpoint, or pass --arch") from None
+        raise CheckpointError(f"{where}: its tokenizer cannot encode text ({type(exc).__name__}: {exc}); {fix}") from None
     special = set(getattr(tokenizer, "all_special_ids", []) or [])
     if size < 2 or not [i for i in ids if i not in special]:
         raise CheckpointError(f"{where}: its tokenizer cannot encode text (vocabulary of {size} tokens; no tokenizer "
-                              "files?); copy the tokenizer files (tokenizer.json, vocab…) into the checkpoint, or pass "
-                              "--arch")
+                              f"files?); {fix}")
 
 
 def _check_weights_file(path: Path, what: str = "") -> None:
@@ -526,10 +500,7 @@ def _check_weights_file(path: Path, what: str = "") -> None:
         raise CheckpointError(f"{path}: no such file")
     if path.suffix == ".safetensors":
         try:
-            from safetensors import safe_open
-
-            with safe_open(str(path), "pt") as fh:
-                fh.keys()
+            _saved_keys(path)
         except Exception as exc:  # noqa: BLE001
             raise CheckpointError(f"{path}: {lead}corrupt or not a safetensors file: {_first_line(exc)}{tail}") from None
         return

@@ -1,16 +1,11 @@
 """Fine-tuned sequence classifiers (``AutoModelForSequenceClassification``) as an engine.
 
-The DAPT/TAPT literature fine-tunes an encoder per task; such a checkpoint predicts labels
-from the raw input (one text or a text pair), not from a prompt. Its output classes are
-matched to the task's label set **by name** through ``config.id2label`` — exact names,
-names equal up to case and ``-``/``_``/space, ``LABEL_k`` for a task label ``k``, or the
-task's verbaliser word — never by position, because a silently permuted label order would
-make every score wrong. ``label_map`` (``"MODEL_LABEL=TASK_LABEL,..."`` or a mapping) says
-it explicitly. A checkpoint with one output (``problem_type`` regression, e.g. STS-B) is a
-regressor and returns its value.
-
-Model classes that map to no task label (e.g. a ``false`` relation class) are left out of
-the prediction: the predicted label is the best-scoring *task* label.
+Such a checkpoint predicts labels from the raw input (one text or a pair), not from a prompt.
+Its outputs are matched to the task's labels **by name** through ``config.id2label`` (up to
+case and ``-``/``_``/space, ``LABEL_k``, or the verbaliser), never by position: a permuted
+order would make every score wrong. ``label_map`` (``"MODEL_LABEL=TASK_LABEL,..."``) says it
+explicitly. Outputs that map to no task label are left out of the prediction. A one-output
+(regression) head returns its value.
 """
 
 from __future__ import annotations
@@ -20,9 +15,9 @@ from typing import Any, Final, Mapping, Sequence
 
 import torch
 
-from dabench.engines import checkpoints as ckpts
-from dabench.engines.base import ProgressFn
-from dabench.engines.hf import model_max_length, pick_device, resolve_dtype
+from dabench.engines.base import Engine, ProgressFn
+from dabench.engines.checkpoints import head_of
+from dabench.engines.hf import HFEngine, TransformersEngine, adapter_off, model_max_length
 from dabench.errors import CheckpointError
 
 
@@ -32,15 +27,10 @@ def parse_label_map(value: str | Mapping[str, str] | None) -> dict[str, str]:
         return {}
     if isinstance(value, Mapping):
         return {str(k): str(v) for k, v in value.items()}
-    out: dict[str, str] = {}
-    for part in (p.strip() for p in value.split(",")):
-        if not part:
-            continue
-        if "=" not in part:
-            raise CheckpointError(f"--label-map {value!r}: expected MODEL_LABEL=TASK_LABEL pairs separated by commas")
-        k, v = part.split("=", 1)
-        out[k.strip()] = v.strip()
-    return out
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    if any("=" not in p for p in parts):
+        raise CheckpointError(f"--label-map {value!r}: expected MODEL_LABEL=TASK_LABEL pairs separated by commas")
+    return {k.strip(): v.strip() for k, v in (p.split("=", 1) for p in parts)}
 
 
 def _norm(s: str) -> str:
@@ -65,13 +55,12 @@ def match_labels(
             if task_label not in task_set:
                 raise CheckpointError(f"--label-map: {task_label!r} is not a label of the task ({', '.join(labels)})")
             if model_label in by_name:
-                idx = by_name[model_label]
+                chosen[task_label] = by_name[model_label]
             elif model_label.isdigit() and int(model_label) in id2label:
-                idx = int(model_label)
+                chosen[task_label] = int(model_label)
             else:
                 raise CheckpointError(f"--label-map: {where} has no output label {model_label!r} "
                                       f"(its id2label: {', '.join(id2label.values())})")
-            chosen[task_label] = idx
     for lab in labels:
         if lab in chosen:
             continue
@@ -95,61 +84,21 @@ def match_labels(
     return indices
 
 
-class HFClassifierEngine(ckpts.Fingerprinted):
+class HFClassifierEngine(TransformersEngine):
     """A sequence-classification checkpoint; scores task labels from raw inputs."""
 
     kind: Final = "classifier"
+    auto_class = "AutoModelForSequenceClassification"
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        device: str | None = None,
-        dtype: str | None = "auto",
-        batch_size: int = 16,
-        max_length: int | None = None,
-        trust_remote_code: bool = False,
-        arch: str | None = None,
-        adapter_base: str | None = None,
-        ckpt_prefix: str | None = None,
-        allow_pickle: bool = False,
-        label_map: str | Mapping[str, str] | None = None,
-        resolved: ckpts.Checkpoint | None = None,
-        **_ignored: Any,
-    ) -> None:
-        from transformers import AutoModelForSequenceClassification
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-        self.name = name
-        self.checkpoint = resolved or ckpts.resolve(name, arch=arch, adapter_base=adapter_base, prefix=ckpt_prefix)
-        self.device = pick_device(device)
-        self.batch_size = max(1, int(batch_size))
+    def __init__(self, name: str, *, max_length: int | None = None, label_map: str | Mapping[str, str] | None = None,
+                 **options: Any) -> None:
         self.label_map = parse_label_map(label_map)
-        self.tokenizer = ckpts.load_tokenizer(self.checkpoint, trust_remote_code=trust_remote_code)
-        self.model = ckpts.load_model(self.checkpoint, AutoModelForSequenceClassification,
-                                      dtype=resolve_dtype(dtype, self.device), trust_remote_code=trust_remote_code,
-                                      allow_pickle=allow_pickle)
-        self.model.to(self.device).eval()
+        super().__init__(name, **options)
         cfg = self.model.config
         self.is_regression = cfg.problem_type == "regression" or int(cfg.num_labels) == 1
         limit = max_length or model_max_length(cfg, self.tokenizer)
         # BERT-style position tables count special tokens; stay inside the table
         self.max_length = min(limit, getattr(self.tokenizer, "model_max_length", limit) or limit)
-        self.adapter_on = True
-
-    def base_view(self, name: str | None = None) -> "HFClassifierEngine":
-        """A PEFT adapter's base classifier on the same loaded weights, adapter switched off."""
-        if self.checkpoint.kind != "adapter" or self.checkpoint.base is None:
-            raise ValueError("base_view needs an engine loaded from a PEFT adapter")
-        import copy
-
-        view = copy.copy(self)
-        view.name = name or self.checkpoint.base.spec
-        view.checkpoint = self.checkpoint.base
-        view.adapter_on = False
-        view._fingerprint = None
-        return view
 
     def output_indices(self, labels: Sequence[str], verbalizers: Mapping[str, str] | None = None) -> list[int]:
         """Model output index of each task label (see :func:`match_labels`)."""
@@ -166,11 +115,7 @@ class HFClassifierEngine(ckpts.Fingerprinted):
     ) -> list[list[float]]:
         """Log-probabilities of the task labels (regression: ``[value]``) for each input."""
         idx = None if self.is_regression else torch.tensor(self.output_indices(labels, verbalizers), device=self.device)
-        import contextlib
-
-        ctx = contextlib.nullcontext() if self.adapter_on or not hasattr(self.model, "disable_adapter") \
-            else self.model.disable_adapter()
-        with ctx:
+        with adapter_off(self.model, self.adapter_on):
             return self._classify(inputs, idx, progress)
 
     def _classify(self, inputs: Sequence[Sequence[str]], idx: Any, progress: ProgressFn | None) -> list[list[float]]:
@@ -195,3 +140,16 @@ class HFClassifierEngine(ckpts.Fingerprinted):
             if progress:
                 progress(len(batch))
         return out
+
+
+def load_hf(checkpoint: str, **options: Any) -> Engine:
+    """The ``hf`` engine's loader (here, above both its engines): a sequence-classification checkpoint
+    gets the classifier engine, every other one the causal-LM engine; ``options`` may carry the
+    ``resolved`` Checkpoint."""
+    from dabench.engines import resolve_options
+
+    ck = options.pop("resolved", None) or resolve_options(checkpoint, options)
+    if head_of(ck, trust_remote_code=bool(options.get("trust_remote_code"))) == "classifier":
+        return HFClassifierEngine(checkpoint, resolved=ck, **options)
+    options.pop("label_map", None)  # a causal LM scores the task's own verbalisers
+    return HFEngine(checkpoint, resolved=ck, **options)

@@ -1,13 +1,8 @@
 """A small JSON client for an OpenAI-compatible server, with retries (standard library only).
 
-Every request is retried, with exponential backoff, on what a healthy server recovers from: a
-timeout, a refused or dropped connection, HTTP 429 (waiting as long as ``Retry-After`` says, when
-it says) and any 5xx. Another 4xx is the request's fault and is raised at once, with the
-server's own message. When the retries run out the error says so in one line; whatever was
-answered before is already in the store, so a rerun resumes there.
-
-The API key is read from the environment variable the user names and sent as a bearer token;
-it is never logged, recorded or written anywhere.
+Timeouts, refused or dropped connections, HTTP 429 (after ``Retry-After``, when given) and 5xx
+are retried with exponential backoff; another 4xx is raised at once with the server's message.
+The API key comes from the environment variable the user names and is never logged or recorded.
 """
 
 from __future__ import annotations
@@ -116,9 +111,7 @@ def _server_message(exc: urllib.error.HTTPError) -> str:
 
 def _retry_after(value: str | None) -> float | None:
     """Seconds of a ``Retry-After`` header given in seconds (an HTTP date is treated as absent)."""
-    if not value:
-        return None
     try:
-        return max(0.0, float(value))
+        return max(0.0, float(value)) if value else None
     except ValueError:
         return None

@@ -29,8 +29,7 @@ def file_digest(path: Path) -> str:
 def directory_fingerprint(directory: Path) -> str:
     """Hash of the names and contents of a checkpoint directory's relevant files."""
     h = hashlib.sha256()
-    files = sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix in _RELEVANT_SUFFIXES)
-    for p in files:
+    for p in sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix in _RELEVANT_SUFFIXES):
         if p.name in {"trainer_state.json", "training_args.json", "README.md"}:
             continue
         h.update(str(p.relative_to(directory)).encode())

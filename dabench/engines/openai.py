@@ -1,25 +1,15 @@
 """The ``openai`` engine: a model behind an OpenAI-compatible completions server (vLLM, SGLang,
 TGI, hosted endpoints), scored exactly as the hf engine scores a local checkpoint.
 
-- **Scoring** sends token ids: each (context, choice) is encoded by the same lm-eval-compatible
-  encoder as the hf engine (a local ``--tokenizer``, or the server's ``/tokenize``), so the
-  context/continuation boundary is the hf engine's; the server echoes the prompt with a
-  log-probability per token (``echo`` + ``logprobs``, with ``max_tokens: 0`` where the server
-  allows it, so no token is decoded for a scored prompt), and a choice's score is the sum over
-  its positions. Several prompts go in one request (``--batch-size``), several requests at once
-  (``--max-concurrency``).
-- **Probe.** At start the engine asks the server for the prompt log-probs of a fixed text. A
-  server that returns none, or log-probs that do not fit the tokens, is refused with one line:
-  dabench never scores a multiple-choice task at chance level in silence.
-- **Generation**: greedy completions of the prompt's token ids with the stop sequences and a
-  token limit.
-- **Fingerprint** of a model that cannot be hashed: the served model id and what the server
-  reports of it (root, parent, context length), ``--model-revision``, and a behavioural canary:
-  the log-probs of a few fixed prompts, rounded to 0.1 nats per prompt so that float noise does
-  not change it. Another model behind the same name gets another fingerprint, so its records
-  are never mixed with the old one's.
-- **Faults**: the client retries timeouts, dropped connections, 429 and 5xx
-  (:mod:`dabench.engines.endpoint_client`); answers are committed to the store per work unit.
+- **Scoring** sends the hf engine's token ids (a local ``--tokenizer``, or the server's
+  ``/tokenize``); the server echoes each prompt with its token log-probs (``echo`` +
+  ``logprobs``, ``max_tokens: 0`` where allowed), summed over a choice's positions.
+- **Probe**: a server that returns no prompt log-probs, or ones that do not fit the tokens, is
+  refused at start: a multiple-choice task is never scored at chance level in silence.
+- **Fingerprint**: the served model id, what the server reports of it, ``--model-revision``,
+  and a canary (a few fixed prompts' log-probs, rounded to 0.1 nats), so another model behind
+  the same name never shares records with the old one.
+- **Faults** are retried by :mod:`dabench.engines.endpoint_client`.
 """
 
 from __future__ import annotations
@@ -27,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any, Final, Sequence
@@ -46,8 +37,7 @@ META_KEYS = ("id", "root", "parent", "max_model_len", "owned_by")
 
 
 class RemoteTokenizer:
-    """The server's tokenizer through vLLM's ``/tokenize`` and ``/detokenize`` (cached), for
-    servers reached without a local ``--tokenizer``."""
+    """The server's tokenizer through vLLM's ``/tokenize`` and ``/detokenize`` (cached), without ``--tokenizer``."""
 
     def __init__(self, client: EndpointClient, model: str) -> None:
         self.client, self.model = client, model
@@ -191,20 +181,11 @@ class OpenAIEngine:
 
     def loglikelihood(self, requests: Sequence[ScoreRequest], progress: ProgressFn | None = None) -> list[list[float]]:
         """The summed log-probability of each continuation (the hf engine's tokens and boundary)."""
-        flat: list[tuple[int, int, list[int], int]] = []
-        for r, req in enumerate(requests):
-            enc = self.encoder.encode_request(req.context, req.continuations)
-            for c, cont in enumerate(enc.continuations):
-                toks = (enc.context + cont)[-(self.max_length - 1):]  # room for the one generated token
-                flat.append((r, c, toks, len(cont)))
+        flat = self.encoder.scored_prompts(requests, self.max_length)
         batches = self._batches(flat)
-        done = [0] * len(batches)
-        last_of: dict[int, int] = {}
-        for i, b in enumerate(batches):  # progress counts requests whose last choice is in the batch
-            for r, _, _, _ in b:
-                last_of[r] = i
-        for i in last_of.values():
-            done[i] += 1
+        # progress counts the requests whose last choice is in the batch
+        last = Counter({r: i for i, b in enumerate(batches) for r, _, _, _ in b}.values())
+        done = [last[i] for i in range(len(batches))]
 
         def score(batch: list[tuple[int, int, list[int], int]]) -> list[float]:
             lps = self._prompt_logprobs([t for _, _, t, _ in batch])

@@ -1,22 +1,18 @@
-"""Turning (context, continuation) strings into token ids the way lm-evaluation-harness does.
-
-Scores are only comparable with lm-eval's when the very same tokens are scored, so this
-mirrors ``lm_eval.api.model.TemplateLM.loglikelihood`` and ``HFLM.tok_encode``:
+"""Turning (context, continuation) strings into token ids exactly as lm-evaluation-harness does
+(``TemplateLM.loglikelihood`` and ``HFLM.tok_encode``), so that scores are comparable with its:
 
 - trailing whitespace of the context moves to the front of the continuation;
-- the context and context+continuation are encoded with the tokenizer's own special-token
-  default (``add_bos_token`` overrides it), and the continuation is what follows the
-  context's tokens in the whole encoding;
+- the continuation is what follows the context's tokens in the encoding of context +
+  continuation (the tokenizer's special-token default, unless ``add_bos_token``);
 - an empty context conditions on the prefix token (BOS, else EOS).
-
-Every continuation of one request shares the same context tokens, which is what makes
-shared-prefix scoring exact.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Sequence
+
+from dabench.engines.base import ScoreRequest
 
 
 @dataclass(frozen=True)
@@ -40,13 +36,10 @@ class LMEncoder:
 
     def encode(self, text: str, add_special_tokens: bool | None = None) -> list[int]:
         """``HFLM.tok_encode``: the tokenizer's default for special tokens unless told otherwise."""
-        kwargs: dict[str, bool] = {}
-        if add_special_tokens is not None:
-            kwargs["add_special_tokens"] = add_special_tokens
-        elif self.add_bos_token is not None:
-            kwargs["add_special_tokens"] = self.add_bos_token
-        if add_special_tokens is None and self._bos_text and text.startswith(self._bos_text):
-            kwargs["add_special_tokens"] = False
+        special = add_special_tokens
+        if special is None:  # a text that starts with the prefix token's text gets no second one
+            special = False if self._bos_text and text.startswith(self._bos_text) else self.add_bos_token
+        kwargs = {} if special is None else {"add_special_tokens": special}
         return list(self.tokenizer.encode(text, **kwargs))
 
     def encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
@@ -78,3 +71,15 @@ class LMEncoder:
                 raise ValueError("continuations of one request encode to different context tokens")
             conts.append(ids)
         return EncodedRequest(ctx or [], conts)
+
+    def scored_prompts(self, requests: Sequence[ScoreRequest], max_length: int) -> list[tuple[int, int, list[int], int]]:
+        """(request, choice, prompt ids, continuation length) per choice of ``requests``,
+        for a server that scores a prompt's own tokens. A prompt leaves room for the one generated
+        token: requests that fit agree with the hf engine exactly; longer ones are cut from the left
+        to ``max_length - 1`` tokens (the hf engine, like lm-eval, keeps ``max_length + 1``)."""
+        flat = []
+        for r, req in enumerate(requests):
+            enc = self.encode_request(req.context, req.continuations)
+            for c, cont in enumerate(enc.continuations):
+                flat.append((r, c, (enc.context + cont)[-(max_length - 1):], len(cont)))
+        return flat

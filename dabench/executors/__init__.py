@@ -1,10 +1,8 @@
 """Executors: who runs a comparison's work units.
 
-An :class:`Executor` takes :class:`~dabench.work.WorkUnit` objects and the model handles of the
-sides they belong to, calls each unit's job somewhere, and hands every unit's records to the
-driver's :class:`Sink` as they arrive (the driver alone writes the store). It never looks inside
-a unit's job, so it knows nothing of kinds. ``local`` runs them in this process, one side after
-the other; executors are found by name in :data:`EXECUTORS`.
+An :class:`Executor` calls each :class:`~dabench.work.WorkUnit`'s job on its side's model handle
+somewhere and hands the records to the driver's :class:`Sink` (the driver alone writes the
+store); it never looks inside a job. Executors are found by name in :data:`EXECUTORS`.
 """
 
 from __future__ import annotations
@@ -12,7 +10,7 @@ from __future__ import annotations
 import importlib
 import time
 from functools import partial
-from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
 
 from dabench.errors import DabenchError
 
@@ -37,8 +35,7 @@ class Sink(Protocol):
 class Executor(Protocol):
     """Runs work units and reports them to a sink."""
 
-    #: True: units of both sides run together (their models held at once, both arms of a shard
-    #: close together); False: one side after the other, one model in memory at a time
+    #: True: both sides' units run together (both models held at once); False: one side after the other
     together: bool
 
     def execute(self, units: Sequence[WorkUnit], handles: Mapping[str, ModelHandle], sink: Sink) -> None:
@@ -86,6 +83,5 @@ def make_executor(name: str, **options: Any) -> Executor:
     if name not in EXECUTORS:
         raise DabenchError(f"--executor must be one of {', '.join(EXECUTORS)}; not {name!r}")
     module, _, attr = EXECUTORS[name].partition(":")
-    factory = getattr(importlib.import_module(module), attr)
-    executor: Executor = factory(**options)
-    return executor
+    factory: Callable[..., Executor] = getattr(importlib.import_module(module), attr)
+    return factory(**options)

@@ -1,17 +1,10 @@
 """The Ray executor: work units on a Ray cluster, in actors that hold a loaded model.
 
-Per group of sides that share a load (one checkpoint; an adapter and its own base are one
-group), ``workers`` actors each rebuild the sides' model handles and load the model on their
-first unit, then serve every unit of that checkpoint sent to them — a model loads once per
-actor, never once per unit. Actors ask Ray for ``gpus_per_worker`` GPUs (fractions allowed) and
-``cpus_per_worker`` CPUs, so Ray places them.
-
-The driver owns the store: it schedules units in the orchestrator's order (both arms of a shard
-next to each other, so an interrupted run leaves complete pairs), and commits each unit's records
-as they arrive. Workers are stateless and write nothing. An actor that dies mid-unit (process
-killed, node lost) is replaced and its unit retried, at most ``max_retries`` times; an exception
-raised by a unit's job is deterministic (bad input, a model that cannot load) and stops the run
-with its own message, every record committed so far kept.
+Per group of sides that share a load (an adapter and its own base are one group), ``workers``
+actors (``gpus_per_worker`` GPUs, ``cpus_per_worker`` CPUs each) load the model on their first
+unit and keep it. The driver schedules units in the orchestrator's order and alone writes the
+store. A unit whose actor died is retried on a new one, at most ``max_retries`` times; an
+exception raised by a job is deterministic and stops the run with its own message.
 """
 
 from __future__ import annotations
@@ -20,6 +13,7 @@ import logging
 import os
 import time
 from collections import deque
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from dabench.errors import DabenchError
@@ -36,8 +30,7 @@ MAX_RETRIES = 3
 
 
 class _Worker:
-    """A Ray actor's state: unloaded copies of one load group's handles; each model loads on the
-    first unit that needs it and stays until the actor ends."""
+    """A Ray actor's state: one load group's handles, each model loaded on the first unit that needs it."""
 
     def __init__(self, handles: dict[str, ModelHandle], threads: int) -> None:
         import torch
@@ -75,9 +68,8 @@ class RayExecutor:
 
     def __init__(self, address: str | None = None, workers: int = 1, gpus_per_worker: float = 0.0,
                  cpus_per_worker: float = 1.0, max_retries: int = MAX_RETRIES, threads: int | None = None) -> None:
-        """``threads``: torch threads per actor (default: its CPUs). On CPUs, float sums depend on
-        how the work is split between threads: give the local run's count to get its numbers to
-        the last bit."""
+        """``threads``: torch threads per actor (default: its CPUs); the local run's count gives its
+        float sums to the last bit."""
         try:
             import ray  # noqa: F401
         except ImportError:
@@ -129,14 +121,9 @@ class RayExecutor:
         ray = self._ray()
         from dabench.handles import load_groups
 
-        group_of: dict[str, frozenset[str]] = {}
-        for group in load_groups(handles):
-            for role in group:
-                group_of[role] = frozenset(group)
-        jobs: dict[int, Any] = {}
-        for unit in units:  # each job (a plan and its examples) travels to the cluster once
-            if id(unit.job) not in jobs:
-                jobs[id(unit.job)] = ray.put(unit.job)
+        group_of = {role: frozenset(group) for group in load_groups(handles) for role in group}
+        # each job (a plan and its examples) travels to the cluster once
+        jobs = {key: ray.put(job) for key, job in {id(u.job): u.job for u in units}.items()}
         free = {roles: [i for _ in range(IN_FLIGHT) for i in range(self.workers)]
                 for roles in set(group_of[u.role] for u in units)}
         self._check_capacity(len(set(free) | set(self._pools)))
@@ -180,8 +167,7 @@ class RayExecutor:
                 sink.done(unit, records)
 
     def _check_capacity(self, groups: int) -> None:
-        """Refuse a run whose actors cannot all be placed at once: both sides' actors must run
-        together, so a cluster with room for fewer would wait for ever."""
+        """Refuse a run whose actors (both sides' at once) the cluster cannot all place: it would wait for ever."""
         ray = self._ray()
         have = ray.cluster_resources()
         actors = groups * self.workers
@@ -196,11 +182,8 @@ class RayExecutor:
     def _replace(self, roles: frozenset[str], slot: int, dead: Any) -> None:
         """A new actor in the dead one's place (once, however many of its units failed)."""
         if self._pools[roles][slot] is dead:
-            ray = self._ray()
-            try:
-                ray.kill(dead, no_restart=True)
-            except Exception:  # noqa: BLE001 - it is gone already
-                pass
+            with suppress(Exception):  # it is gone already
+                self._ray().kill(dead, no_restart=True)
             self._pools[roles][slot] = self._actor(self._groups[roles])
 
     def actors(self) -> list[Any]:
@@ -211,14 +194,10 @@ class RayExecutor:
         ray = self._ray() if self._pools else None
         for roles in [r for r in self._pools if r & set(handles)]:
             for actor in self._pools.pop(roles):
-                try:
+                with suppress(Exception):  # a dead actor has nothing to report
                     self.actor_info.append(ray.get(actor.info.remote(), timeout=30))  # type: ignore[union-attr]
-                except Exception:  # noqa: BLE001 - a dead actor has nothing to report
-                    pass
-                try:
+                with suppress(Exception):
                     ray.kill(actor, no_restart=True)  # type: ignore[union-attr]
-                except Exception:  # noqa: BLE001
-                    pass
             self._groups.pop(roles, None)
 
     def close(self) -> None:
@@ -231,8 +210,7 @@ class RayExecutor:
 
 
 def _job_error(unit: WorkUnit, exc: Any) -> BaseException:
-    """The job's own exception, raised as a local run raises it (a dabench error is its one line,
-    anything else an internal error with its traceback kept); Ray's wrapper only when it has none."""
+    """The job's own exception, as a local run raises it; Ray's wrapper only when it has none."""
     cause = getattr(exc, "cause", None)
     if isinstance(cause, Exception):
         return cause

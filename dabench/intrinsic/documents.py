@@ -34,10 +34,6 @@ class DocumentSet:
     source: str  #: e.g. ``chemprot:test`` or the file path
 
     @property
-    def ids(self) -> list[str]:
-        return [d.id for d in self.documents]
-
-    @property
     def texts(self) -> list[str]:
         return [d.text for d in self.documents]
 

@@ -1,21 +1,15 @@
 """Intrinsic metrics as per-document sufficient statistics.
 
-Each document contributes ``(nll, units)``: its summed negative log-likelihood (natural log)
-under the model and the number of units it was scored on (tokens, or UTF-8 bytes). Summed
-over documents these give the corpus-level value, so resampling documents (the paired
-bootstrap and permutation test of :mod:`dabench.stats`) needs no model code.
+Each document contributes ``(nll, units)``: its summed negative log-likelihood (nats) and the
+number of units it was scored on (tokens, or UTF-8 bytes). Summed over documents these give
+the corpus-level value, so resampling documents (:mod:`dabench.stats`) needs no model code.
 
 The headline metric is :class:`NegLogPerplexity`, ``−Σ nll / Σ units`` = −log(perplexity):
-
-- higher is better, like every other dabench metric, so verdicts, the CI gate, margins and
-  renderers work unchanged (a perplexity would need every reader to know its direction);
-- Δ = adapted − base = log(ppl_base / ppl_adapted): a relative change. Δ = 0.05 means the
-  adapted model's perplexity is e^−0.05 = 0.95× the base's (5% lower); a gate margin
-  ``M = 0.02`` allows a 2% perplexity increase on general text;
-- it is a monotone function of perplexity, so win/loss agrees with "lower perplexity".
-
-:class:`Perplexity` (``exp(Σ nll / Σ units)``, lower is better) is reported as a secondary
-metric for reading.
+higher is better, like every other dabench metric, so verdicts, the CI gate, margins and
+renderers work unchanged; Δ = adapted − base = log(ppl_base / ppl_adapted) is a relative
+change (Δ = 0.05: the adapted perplexity is e^−0.05 = 0.95× the base's; a gate margin
+``M = 0.02`` allows a 2% perplexity increase). :class:`Perplexity` (lower is better) is a
+secondary metric for reading.
 """
 
 from __future__ import annotations
@@ -31,19 +25,15 @@ class _DocumentMetric(Metric):
     k = 2
 
     def stats(self, predictions: Values, references: Values | None = None) -> np.ndarray:
-        return _stats(predictions)
+        arr = np.asarray(predictions, dtype=np.float64)
+        if arr.ndim != 2 or arr.shape[1] != 2:
+            raise ValueError("intrinsic statistics must be (n, 2) rows of (nll, units)")
+        if (arr[:, 1] <= 0).any():
+            raise ValueError("every document needs at least one scored unit")
+        return arr
 
     def score(self, predictions: Values, references: Values | None = None) -> float:
         return float(self.score_from_stats(self.stats(predictions).sum(axis=0)))
-
-
-def _stats(predictions: Values) -> np.ndarray:
-    arr = np.asarray(predictions, dtype=np.float64)
-    if arr.ndim != 2 or arr.shape[1] != 2:
-        raise ValueError("intrinsic statistics must be (n, 2) rows of (nll, units)")
-    if (arr[:, 1] <= 0).any():
-        raise ValueError("every document needs at least one scored unit")
-    return arr
 
 
 class NegLogPerplexity(_DocumentMetric):

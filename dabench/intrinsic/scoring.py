@@ -112,11 +112,9 @@ def causal_nll(
         for begin, end, first in causal_windows(len(ids), max_length, stride):
             rows.append(ids[begin:end])
             owners.append((d, first - begin))
-    nll = np.zeros(len(texts))
-    count = np.zeros(len(texts), dtype=np.int64)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     order = sorted(range(len(rows)), key=lambda i: -len(rows[i]))
-    tracker = _DocTracker([o[0] for o in owners], len(texts), progress)
+    tally = _Tally([o[0] for o in owners], len(texts), progress)
     model.eval()
     for group in _batches(order, [len(r) for r in rows], batch_tokens, 256):
         ids, mask = _pad([rows[i] for i in group], pad, device)
@@ -125,18 +123,20 @@ def causal_nll(
         for j, i in enumerate(group):
             d, first = owners[i]
             n = len(rows[i])
-            nll[d] -= float(logp[j, first - 1 : n - 1].double().sum())
-            count[d] += n - first
-        tracker.done(owners[i][0] for i in group)
-    tracker.finish()
-    return [DocScore(float(nll[d]), int(count[d]), len(texts[d].encode("utf-8"))) for d in range(len(texts))]
+            tally.nll[d] -= float(logp[j, first - 1 : n - 1].double().sum())
+            tally.count[d] += n - first
+        tally.done(owners[i][0] for i in group)
+    return tally.scores(texts)
 
 
-class _DocTracker:
-    """Advances a progress bar by whole documents as their last row is scored."""
+class _Tally:
+    """Summed NLL and scored tokens per document, given the document of each row; advances a
+    progress bar by whole documents as their last row is scored."""
 
     def __init__(self, owners: Sequence[int], n_docs: int, progress: Advance | None) -> None:
-        self.left = np.bincount(np.asarray(owners, dtype=np.int64), minlength=n_docs) if len(owners) else np.zeros(n_docs, dtype=np.int64)
+        self.nll = np.zeros(n_docs)
+        self.count = np.zeros(n_docs, dtype=np.int64)
+        self.left = np.bincount(np.asarray(owners, dtype=np.int64), minlength=n_docs)
         self.progress = progress
         self.reported = int(np.count_nonzero(self.left == 0))
         self.n = n_docs
@@ -151,9 +151,11 @@ class _DocTracker:
             self.progress(finished - self.reported)
         self.reported = finished
 
-    def finish(self) -> None:
+    def scores(self, texts: Sequence[str]) -> list[DocScore]:
+        """The documents' scores (the progress bar completed)."""
         if self.progress is not None and self.reported < self.n:
             self.progress(self.n - self.reported)
+        return [DocScore(float(self.nll[d]), int(self.count[d]), len(t.encode("utf-8"))) for d, t in enumerate(texts)]
 
 
 # ------------------------------------------------------------------------------ masked
@@ -184,8 +186,6 @@ def pseudo_nll(
         raise CheckpointError("pseudo-perplexity needs a tokenizer with a mask token")
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     parts = _mlm_parts(model)
-    nll = np.zeros(len(texts))
-    count = np.zeros(len(texts), dtype=np.int64)
     encoded = [tokenizer(t, truncation=True, max_length=max_length) for t in texts]
     order = sorted(range(len(texts)), key=lambda d: -len(encoded[d]["input_ids"]))
     model.eval()
@@ -196,33 +196,26 @@ def pseudo_nll(
         special = tokenizer.get_special_tokens_mask(ids, already_has_special_tokens=True)
         rows.extend((d, p) for p, s in enumerate(special) if not s)
     lengths = [len(encoded[d]["input_ids"]) for d, _ in rows]
-    tracker = _DocTracker([d for d, _ in rows], len(texts), progress)
+    tally = _Tally([d for d, _ in rows], len(texts), progress)
     for group in _batches(range(len(rows)), lengths, batch_tokens, 512):
-        seqs, targets, pos, tts = [], [], [], []
-        for i in group:
-            d, p = rows[i]
-            ids = list(encoded[d]["input_ids"])
-            targets.append(ids[p])
-            ids[p] = mask_id
-            seqs.append(ids)
-            pos.append(p)
-            tts.append(encoded[d].get("token_type_ids"))
+        picked = [rows[i] for i in group]
+        seqs = [[mask_id if k == p else t for k, t in enumerate(encoded[d]["input_ids"])] for d, p in picked]
+        targets = [encoded[d]["input_ids"][p] for d, p in picked]
+        tts = [encoded[d].get("token_type_ids") for d, _ in picked]
         ids_t, att = _pad(seqs, pad, device)
         kwargs = {"input_ids": ids_t, "attention_mask": att}
         if tts[0] is not None:
             kwargs["token_type_ids"] = _pad(tts, 0, device)[0]
         rows_idx = torch.arange(len(group), device=device)
-        pos_t = torch.tensor(pos, device=device)
+        pos_t = torch.tensor([p for _, p in picked], device=device)
         if parts is not None:
             encoder, head = parts
             logits = head(encoder(**kwargs).last_hidden_state[rows_idx, pos_t])
         else:
             logits = model(**kwargs).logits[rows_idx, pos_t]
         logp = torch.log_softmax(logits.float(), dim=-1)[rows_idx, torch.tensor(targets, device=device)]
-        for j, i in enumerate(group):
-            d = rows[i][0]
-            nll[d] -= float(logp[j].double())
-            count[d] += 1
-        tracker.done(rows[i][0] for i in group)
-    tracker.finish()
-    return [DocScore(float(nll[d]), int(count[d]), len(texts[d].encode("utf-8"))) for d in range(len(texts))]
+        for j, (d, _) in enumerate(picked):
+            tally.nll[d] -= float(logp[j].double())
+            tally.count[d] += 1
+        tally.done(d for d, _ in picked)
+    return tally.scores(texts)

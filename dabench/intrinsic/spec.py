@@ -4,10 +4,8 @@ An intrinsic task names a body of documents — the text of another task's split
 (``text_of``), or a file of its own (``files`` + ``format``) — and a measure: perplexity for
 causal LMs, pseudo-perplexity for masked LMs, or ``auto`` (chosen from the checkpoints).
 
-The specs live in ``tasks/intrinsic/*.yml``. They use the ``.yml`` suffix on purpose: the
-task registry (:mod:`dabench.registry`) validates every ``tasks/**/*.yaml`` as a
-classification/regression/generation :class:`~dabench.taskspec.TaskSpec`, and an intrinsic
-task is none of those; keeping them apart lets each registry stay strict.
+The specs live in ``tasks/intrinsic/*.yml``: the ``.yml`` suffix keeps them apart from the
+``*.yaml`` :class:`~dabench.taskspec.TaskSpec` files, so each registry stays strict.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from typing import Any, Iterable, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dabench.errors import TaskError
-from dabench.registry import INTRINSIC_SUFFIX, builtin_tasks_dir, check_tasks_dirs, extra_task_dirs, load_specs, spec_files
+from dabench.registry import INTRINSIC_SUFFIX, SpecRegistry, builtin_tasks_dir, load_specs, registry_dirs
 from dabench.taskspec import Category, Download
 
 Measure = Literal["auto", "perplexity", "pseudo_perplexity"]
@@ -103,50 +101,21 @@ class IntrinsicSpec(BaseModel):
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
-class IntrinsicRegistry:
+class IntrinsicRegistry(SpecRegistry[IntrinsicSpec]):
     """Intrinsic specs by name (and the suites they belong to)."""
 
-    def __init__(self, dirs: Iterable[Path]) -> None:
-        self._specs: dict[str, IntrinsicSpec] = {}
-        origin: dict[str, Path] = {}
-        for path in spec_files(dirs, INTRINSIC_SUFFIX):
-            for spec in load_specs(path, IntrinsicSpec, "intrinsic task"):
-                if spec.name in self._specs:
-                    raise TaskError(f"{path}: intrinsic task {spec.name!r} is already defined in {origin[spec.name]}")
-                self._specs[spec.name] = spec
-                origin[spec.name] = path
+    kind = "intrinsic task"
+    none_given = "no intrinsic tasks given; pass --tasks with intrinsic task names (tasks/intrinsic/*.yml)"
 
-    def names(self) -> list[str]:
-        return sorted(self._specs)
+    def __init__(self, dirs: Iterable[Path]) -> None:
+        super().__init__(dirs, INTRINSIC_SUFFIX, lambda path: load_specs(path, IntrinsicSpec, self.kind))
 
     def knows(self, name: str) -> bool:
         """Whether ``name`` is an intrinsic task or the name of a suite of intrinsic tasks."""
-        return name in self._specs or any(name in s.suites for s in self._specs.values())
+        return name in self._specs or name in self.suites()
 
-    def get(self, name: str) -> IntrinsicSpec:
-        try:
-            return self._specs[name]
-        except KeyError:
-            raise TaskError(f"unknown intrinsic task {name!r}; known: {', '.join(self.names()) or '(none)'}") from None
-
-    def resolve(self, names: Iterable[str]) -> list[IntrinsicSpec]:
-        """Specs for task or suite names, in order, without duplicates."""
-        suites: dict[str, list[str]] = {}
-        for s in self._specs.values():
-            for suite in s.suites:
-                suites.setdefault(suite, []).append(s.name)
-        out: list[IntrinsicSpec] = []
-        for name in (n.strip() for n in names):
-            if not name:
-                continue
-            members = sorted(suites[name]) if name not in self._specs and name in suites else [name]
-            for n in members:
-                spec = self.get(n)
-                if spec not in out:
-                    out.append(spec)
-        if not out:
-            raise TaskError("no intrinsic tasks given; pass --tasks with intrinsic task names (tasks/intrinsic/*.yml)")
-        return out
+    def unknown(self, name: str, kind: str) -> TaskError:
+        return TaskError(f"unknown intrinsic task {name!r}; known: {', '.join(self.names()) or '(none)'}")
 
 
 def intrinsic_names(names: Iterable[str], registry: Any, tasks_dirs: Iterable[str | os.PathLike] = ()) -> list[str]:
@@ -167,5 +136,4 @@ def _cached(dirs: tuple[Path, ...]) -> IntrinsicRegistry:
 
 def get_intrinsic_registry(extra_dirs: Iterable[str | os.PathLike] = ()) -> IntrinsicRegistry:
     """Built-in ``tasks/intrinsic`` plus ``extra_dirs`` and ``DABENCH_TASKS_PATH``."""
-    dirs = (builtin_tasks_dir() / "intrinsic", *extra_task_dirs(), *check_tasks_dirs(extra_dirs))
-    return _cached(tuple(Path(d).resolve() for d in dirs))
+    return _cached(registry_dirs(builtin_tasks_dir() / "intrinsic", extra_dirs))

@@ -1,6 +1,6 @@
 """The leaderboard definition file, ``leaderboard.yaml``: what the site shows.
 
-Example::
+Example (read with ``yaml.safe_load``; an unknown key is an error naming the file and the key)::
 
     title: Biomedical adaptation, head to head
     description: Domain-adapted models against their own base models.
@@ -8,8 +8,6 @@ Example::
       - {adapted: biomed-roberta, base: roberta-base}   # matched on model name or fingerprint prefix
     tasks: [chemprot, rct]      # task columns, in order; empty = every task of the shown records
     suites: [glue]              # suites whose tasks are added to the columns
-
-Read with ``yaml.safe_load``; unknown keys are an error naming the file and the key.
 """
 
 from __future__ import annotations

@@ -1,11 +1,10 @@
 """A task's flip drill-down: the examples the base got right and the adapted wrong, and the
-reverse, each with its input, the prompt, the reference and both outputs. (For a metric whose
-per-example value is not right/wrong, such as a document's perplexity: where each model scored
-better.)
+reverse (for a metric without right/wrong per example, such as perplexity: where each scored
+better), each with its input, prompt, reference and both outputs.
 
-From the record's published per-example rows when it has them (every flip); otherwise from the
-few disagreements the comparison itself keeps, sorted by comparing each output with the
-reference, and said so on the page. Strings stay raw here; the template escapes them.
+From the record's published per-example rows when it has them; otherwise from the few
+disagreements the comparison keeps, judged against the reference, and said so on the page.
+Strings stay raw here; the template escapes them.
 """
 
 from __future__ import annotations

@@ -1,15 +1,12 @@
 """The gain/cost plot of a leaderboard: per pair, what adaptation bought in-domain (x) against
-what it cost out-of-domain and in knowledge (y), each with an interval bar.
+what it cost out-of-domain and in knowledge (y), each with an interval bar (inline SVG, labels
+escaped).
 
-Tasks have different metrics (accuracy, F1, negative log-perplexity), so each Δ is put on one
-scale first: relative to the base's score, in percent (Δ / |base|; every Δ in a comparison is
-oriented so that a positive one is a gain). A pair's x is the mean over its in-domain tasks, y the
-mean over its out-of-domain and knowledge tasks; a bar runs from the mean of the tasks' lower CI
-bounds to the mean of their upper ones, which is never narrower than the interval of the mean
-(exactly it when the tasks' errors move together), so it errs on the side of showing more
-uncertainty. A pair without tasks on both sides is listed under the plot instead. A sweep's
-checkpoints are points joined in step order. Inline SVG: no script, no request; every label is
-escaped.
+Each Δ is first made relative to the base's score, in percent, so tasks of different metrics
+share a scale. x and y are means over their tasks; a bar runs from the mean of the lower CI bounds
+to the mean of the upper ones, never narrower than the interval of the mean, so it errs towards
+more uncertainty. A pair without tasks on both sides is listed instead; a sweep's checkpoints
+are joined in step order.
 """
 
 from __future__ import annotations
@@ -40,12 +37,12 @@ class Point:
 
 def _side(tasks: Sequence[Mapping[str, Any]], categories: tuple[str, ...]) -> tuple[float, float, float] | None:
     """(mean relative Δ, mean lower bound, mean upper bound) in percent over the tasks of ``categories``."""
-    rel = [(100 * t["delta"] / abs(t["base"]), 100 * t["ci"][0] / abs(t["base"]), 100 * t["ci"][1] / abs(t["base"]))
+    rel = [[100 * v / abs(t["base"]) for v in (t["delta"], *t["ci"])]
            for t in tasks if t["category"] in categories and t["base"]]
     if not rel:
         return None
-    n = len(rel)
-    return sum(r[0] for r in rel) / n, sum(r[1] for r in rel) / n, sum(r[2] for r in rel) / n
+    x, lo, hi = (sum(col) / len(rel) for col in zip(*rel))
+    return x, lo, hi
 
 
 def point_of(comparison: Mapping[str, Any], label: str, href: str, series: str | None = None) -> Point | None:

@@ -8,6 +8,7 @@ import shlex
 from typing import Any, Mapping
 
 from dabench.options import command_flags, replayed
+from dabench.render.regime_fmt import regime_of
 
 
 def reproduce_command(data: Mapping[str, Any]) -> str:
@@ -49,7 +50,7 @@ def provenance(data: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("adapted model", f"{data['adapted']['name']} ({data['adapted']['path']})"),
         ("adapted fingerprint", data["adapted"]["fingerprint"]),
         ("engine", str(engine)),
-        ("regime", str(cfg.get("regime") or "prompt")),
+        ("regime", regime_of(data)),
         ("prompt format", "; ".join(formats) if formats else "n/a (no prompting)"),
         ("seed", str(cfg.get("seed", ""))),
     ]

@@ -1,11 +1,10 @@
 """Leaderboard records: one comparison per JSON file under ``<leaderboard>/records/`` (with its
-per-example rows beside it as ``<id>.examples.jsonl`` when the comparison's folder had an
-``examples.jsonl``), and one checkpoint sweep per file under ``<leaderboard>/sweeps/``.
+per-example rows beside it as ``<id>.examples.jsonl`` when it had an ``examples.jsonl``), and one
+checkpoint sweep per file under ``<leaderboard>/sweeps/``.
 
-A record's id names the pair and hashes what makes it a distinct result (both model
-fingerprints, the task versions and the evaluation settings), so adding the same comparison
-twice is idempotent, and a re-run of the same pair with the same settings replaces the old
-record instead of duplicating it. Ids are slugs, safe as file names and URLs.
+A record's id (a slug) names the pair and hashes what makes it a distinct result (fingerprints,
+task versions, settings), so adding the same comparison twice, or a re-run with the same
+settings, replaces the record instead of duplicating it.
 """
 
 from __future__ import annotations
@@ -62,10 +61,6 @@ class Added:
     status: str  # added | updated | unchanged
 
 
-def _canonical(data: dict[str, Any]) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-
-
 def sweep_id(sweep: dict[str, Any]) -> str:
     """``sweep-<base>-<hash8>``: the base, and a hash of every checkpoint's fingerprint and the tasks."""
     key = {"base": sweep["base"]["fingerprint"], "tasks": sweep.get("config", {}).get("tasks"),
@@ -88,10 +83,8 @@ def _read(path: Path) -> tuple[str, dict[str, Any], Path | None]:
         for cp in data["checkpoints"]:
             for t in cp["comparison"]["tasks"]:
                 counts[t["task"]] = counts.get(t["task"], 0) + t["n"]
-    elif head is None:
-        kind, data = "comparison", read_comparison(path)  # names what is wrong with the file
     else:
-        kind, data = "comparison", check_comparison(head, str(path))
+        kind, data = "comparison", read_comparison(path) if head is None else check_comparison(head, str(path))
         counts = {t["task"]: t["n"] for t in data["tasks"]}
     examples = path.parent / EXAMPLES_FILE
     if not examples.is_file():
@@ -104,12 +97,9 @@ def _read(path: Path) -> tuple[str, dict[str, Any], Path | None]:
 
 
 def add_records(paths: list[str | Path], directory: str | Path) -> list[Added]:
-    """Validate each result file (``comparison.json``, with the ``examples.jsonl`` beside it when
-    there is one, or ``sweep.json``) and file it under ``directory/records/`` or ``sweeps/``.
-
-    All files are validated before any is written, so a bad one adds nothing. Creates the
-    folder and a default ``leaderboard.yaml`` when they do not exist.
-    """
+    """Validate each result file (``comparison.json``, with the ``examples.jsonl`` beside it if any,
+    or ``sweep.json``) and file it under ``directory/records/`` or ``sweeps/``. All are validated
+    before any is written; the folder and a default ``leaderboard.yaml`` are created if missing."""
     if not paths:
         raise DabenchError("pass at least one comparison.json or sweep.json to add")
     loaded = [_read(Path(p)) for p in paths]
@@ -118,15 +108,11 @@ def add_records(paths: list[str | Path], directory: str | Path) -> list[Added]:
     write_default_definition(directory)
     out = []
     for kind, data, examples in loaded:
-        if kind == "sweep":
-            rid = sweep_id(data)
-            target = directory / SWEEPS_DIR / f"{rid}.json"
-        else:
-            rid = record_id(data)
-            target = directory / RECORDS_DIR / f"{rid}.json"
-        status = _put(target, _canonical(data).encode("utf-8"))
-        if examples is not None:
-            status = _merge_status(status, _put(target.with_name(rid + EXAMPLES_SUFFIX), examples.read_bytes()))
+        rid = sweep_id(data) if kind == "sweep" else record_id(data)
+        target = directory / (SWEEPS_DIR if kind == "sweep" else RECORDS_DIR) / f"{rid}.json"
+        status = _put(target, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+        if examples is not None and _put(target.with_name(rid + EXAMPLES_SUFFIX), examples.read_bytes()) != "unchanged":
+            status = "updated" if status == "unchanged" else status
         out.append(Added(rid, target, status))
     return out
 
@@ -139,10 +125,6 @@ def _put(target: Path, content: bytes) -> str:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(content)
     return status
-
-
-def _merge_status(a: str, b: str) -> str:
-    return a if a != "unchanged" else ("updated" if b != "unchanged" else a)
 
 
 def load_records(directory: str | Path) -> list[tuple[str, dict[str, Any]]]:

@@ -1,13 +1,10 @@
-"""Build a leaderboard's static site: an overview (the pairs × tasks table, every result, and
-the gain/cost plot), a page per pair (its report, provenance, the command that reproduces it,
-downloads of the record and of every per-example row), a flip drill-down per task, a page per
-checkpoint sweep (its trajectory plot), and a methods page.
+"""Build a leaderboard's static site: an overview (the pairs × tasks table, every result, the
+gain/cost plot), a page per pair (its report, provenance, reproducing command and downloads), a
+flip drill-down per task, a page per checkpoint sweep, and a methods page.
 
-Plain HTML files with relative links, inline CSS and JS (sortable, filterable tables) and
-plots as ``data:`` images, so the site works from ``file://`` and from any static host. The
-pages share the HTML report's escaping and Content-Security-Policy, and, like the report,
-are a pure function of the records and the definition (no build time is written), so a
-rebuild from the same files gives the same bytes.
+Plain HTML files with relative links, inline CSS and JS and ``data:`` plots, so the site works
+from ``file://`` and any static host. The pages share the HTML report's escaping and CSP and, like
+it, are a pure function of the records and the definition, so a rebuild gives the same bytes.
 """
 
 from __future__ import annotations
@@ -22,14 +19,14 @@ from dabench.leaderboard.definition import LeaderboardDefinition, load_definitio
 from dabench.leaderboard.flips import flip_page_name, flip_view
 from dabench.leaderboard.gain_cost import Point, gain_cost_svg, point_of
 from dabench.leaderboard.provenance import provenance, reproduce_command, sweep_command
-from dabench.leaderboard.records import EXAMPLES_SUFFIX, RECORDS_DIR, load_examples, load_records, load_sweeps
+from dabench.leaderboard.records import (EXAMPLES_SUFFIX, RECORDS_DIR, SWEEPS_DIR, load_examples, load_records,
+                                         load_sweeps)
 from dabench.render import fmt
 from dabench.render.html import comparison_view, environment, page_assets, sort_key
 from dabench.render.regime_fmt import regime_label, regime_of, score
 from dabench.render.sweep_report import trajectory_svg
 
 PAIRS_DIR = "pairs"
-SWEEPS_DIR = "sweeps"
 
 
 class _Column(TypedDict):
@@ -52,14 +49,11 @@ def _pair_label(data: dict[str, Any]) -> str:
 
 def overview_view(records: list[tuple[str, dict[str, Any]]], definition: LeaderboardDefinition) -> dict[str, Any]:
     """The overview's content: task columns, one row per pair, overall and per-category counts."""
-    available: list[str] = []
-    categories: dict[str, Counter[str]] = {}
+    categories: dict[str, Counter[str]] = {}  # each task's categories, tasks in order of first appearance
     for _, data in records:
         for t in data["tasks"]:
-            if t["task"] not in available:
-                available.append(t["task"])
             categories.setdefault(t["task"], Counter())[t["category"]] += 1
-    col_names = definition.task_columns(available)
+    col_names = definition.task_columns(list(categories))
 
     def col_category(name: str) -> str:
         counts = categories.get(name)
@@ -70,49 +64,36 @@ def overview_view(records: list[tuple[str, dict[str, Any]]], definition: Leaderb
         key=lambda c: (fmt.category_rank(c["category"]) if c["category"] else (99, ""), c["order"]),
     )
     shown = {c["task"] for c in columns}
-    pairs, results = [], []
-    overall = {v: 0 for v in fmt.VERDICT_ORDER}
-    by_cat: dict[str, dict[str, int]] = {}
+    pairs: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
     for rid, data in records:
-        by_task = {t["task"]: t for t in data["tasks"]}
         tasks = [t for t in data["tasks"] if t["task"] in shown]
         href = f"{PAIRS_DIR}/{rid}.html"
         cfg = data.get("config", {}) or {}
-        cells: list[dict[str, Any] | None] = []
-        for col in columns:
-            t = by_task.get(col["task"])
-            if t is None:
-                cells.append(None)
-                continue
-            cells.append({
-                "flip_href": f"{PAIRS_DIR}/{rid}/{flip_page_name(t['task'])}",
-                "verdict": t["verdict"], "delta": fmt.signed(t["delta"]), "delta_value": sort_key(t["delta"]),
-                "ci": fmt.interval(t["ci"]),
-                "title": (f"{t['metric']}: base {fmt.num(t['base'])}, adapted {fmt.num(t['adapted'])}, "
-                          f"adjusted p {fmt.pval(t['p_adjusted'])}, n = {t['n']}"),
-            })
-        for t in tasks:
-            overall[t["verdict"]] += 1
-            by_cat.setdefault(t["category"], {v: 0 for v in fmt.VERDICT_ORDER})[t["verdict"]] += 1
-            results.append({
-                "pair_label": _pair_label(data), "href": href, "task": t["task"], "category": t["category"],
-                "metric": t["metric"], "n": t["n"],
-                "base": score(t, "base"), "base_value": sort_key(t["base"]),
-                "adapted": score(t, "adapted"), "adapted_value": sort_key(t["adapted"]),
-                "delta": fmt.signed(t["delta"]), "delta_value": sort_key(t["delta"]), "ci": fmt.interval(t["ci"]),
-                "verdict": t["verdict"], "p_adjusted": fmt.pval(t["p_adjusted"]),
-                "p_adjusted_value": sort_key(t["p_adjusted"]), "flags": fmt.flags(t),
-                "flip_href": f"{PAIRS_DIR}/{rid}/{flip_page_name(t['task'])}",
-            })
+        by_task = {t["task"]: {  # a result row, and the pair's cell in the task's column
+            "pair_label": _pair_label(data), "href": href, "task": t["task"], "category": t["category"],
+            "metric": t["metric"], "n": t["n"],
+            "base": score(t, "base"), "base_value": sort_key(t["base"]),
+            "adapted": score(t, "adapted"), "adapted_value": sort_key(t["adapted"]),
+            "delta": fmt.signed(t["delta"]), "delta_value": sort_key(t["delta"]), "ci": fmt.interval(t["ci"]),
+            "verdict": t["verdict"], "p_adjusted": fmt.pval(t["p_adjusted"]),
+            "p_adjusted_value": sort_key(t["p_adjusted"]), "flags": fmt.flags(t),
+            "flip_href": f"{PAIRS_DIR}/{rid}/{flip_page_name(t['task'])}",
+            "title": (f"{t['metric']}: base {fmt.num(t['base'])}, adapted {fmt.num(t['adapted'])}, "
+                      f"adjusted p {fmt.pval(t['p_adjusted'])}, n = {t['n']}"),
+        } for t in tasks}
+        results += by_task.values()
         pairs.append({
             "id": rid, "href": href, "label": _pair_label(data),
             "adapted": data["adapted"]["name"], "base": data["base"]["name"], "regime": regime_label(data),
-            "counts": fmt.verdict_counts(tasks), "cells": cells,
+            "counts": fmt.verdict_counts(tasks), "cells": [by_task.get(c["task"]) for c in columns],
             "created": str(data.get("created", "")), "dabench_version": str(data.get("dabench_version", "")),
             "resamples": cfg.get("resamples", ""), "alpha": cfg.get("alpha", ""),
             "correction": fmt.CORRECTION_NAMES.get(cfg.get("correction", ""), str(cfg.get("correction", ""))),
             "seed": cfg.get("seed", ""), "shots": cfg.get("shots", "") if regime_of(data) == "prompt" else "", "n_tasks": len(data["tasks"]),
         })
+    overall = fmt.verdict_counts(results)
+    by_cat = [(cat, fmt.verdict_counts(group)) for cat, group in fmt.grouped_tasks(results)]
     total = sum(overall.values())
     return {
         "title": definition.title,
@@ -120,13 +101,13 @@ def overview_view(records: list[tuple[str, dict[str, Any]]], definition: Leaderb
         "columns": columns,
         "pairs": pairs,
         "results": results,
-        "categories": sorted(by_cat, key=fmt.category_rank),
+        "categories": [cat for cat, _ in by_cat],
         "overall": overall,
         "overall_share": {v: _share(k, total) for v, k in overall.items()},
         "by_category": [
             {"category": cat, **c, "win_share": _share(c["win"], sum(c.values())),
              "loss_share": _share(c["loss"], sum(c.values()))}
-            for cat, c in sorted(by_cat.items(), key=lambda kv: fmt.category_rank(kv[0]))
+            for cat, c in by_cat
         ],
     }
 
@@ -161,7 +142,7 @@ def sweeps_view(sweeps: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]
     out = []
     for sid, sw in sweeps:
         onset = [f"{task}: {step}" for task, step in sw["forgetting_onset"].items() if step is not None]
-        out.append({"href": f"{SWEEPS_DIR}/{sid}.html", "label": sweep_label(sw), "base": sw["base"]["name"],
+        out.append({"href": f"{SWEEPS_DIR}/{sid}.html", "label": sweep_label(sw),
                     "checkpoints": len(sw["checkpoints"]), "recommendation": sw["recommendation"]["reason"],
                     "onset": "; ".join(onset) or "no significant loss"})
     return out
@@ -191,19 +172,26 @@ def _write(path: Path, content: str | bytes) -> Path:
     return path
 
 
+def _downloads(directory: Path, folder: str, out: Path, rid: str
+               ) -> tuple[list[Path], dict[str, list[dict[str, Any]]] | None]:
+    """Copy a record's (or sweep's) JSON and its published per-example rows, if any, into ``out``:
+    (the files written, the rows by task or None)."""
+    published = load_examples(directory, rid, folder)
+    written = [_write(out / f"{rid}.json", (directory / folder / f"{rid}.json").read_bytes())]
+    if published:
+        written.append(_write(out / f"{rid}{EXAMPLES_SUFFIX}", published[0].read_bytes()))
+    return written, published[1] if published else None
+
+
 def _pair_pages(directory: Path, out_dir: Path, rid: str, data: dict[str, Any], title: str,
                 env: Any, assets: dict[str, Any]) -> list[Path]:
     """A pair's page, its flip pages and its downloads."""
-    published = load_examples(directory, rid)
-    rows_by_task = published[1] if published else {}
     pair_dir = out_dir / PAIRS_DIR
-    written = [_write(pair_dir / f"{rid}.json", (directory / RECORDS_DIR / f"{rid}.json").read_bytes())]
-    if published:
-        written.append(_write(pair_dir / f"{rid}{EXAMPLES_SUFFIX}", published[0].read_bytes()))
+    written, rows_by_task = _downloads(directory, RECORDS_DIR, pair_dir, rid)
     flip_template = env.get_template("lb_flips.html.j2")
     flip_links = []
     for t in data["tasks"]:
-        view = flip_view(t, rows_by_task.get(t["task"]) if published else None)
+        view = flip_view(t, None if rows_by_task is None else rows_by_task.get(t["task"]))
         name = flip_page_name(t["task"])
         written.append(_write(pair_dir / rid / name, flip_template.render(
             f=view, pair=_pair_label(data), pair_href=f"../{rid}.html", lb_title=title, **assets)))
@@ -212,16 +200,13 @@ def _pair_pages(directory: Path, out_dir: Path, rid: str, data: dict[str, Any], 
     page = env.get_template("lb_pair.html.j2").render(
         c=comparison_view(data), record_id=rid, lb_title=title, provenance=provenance(data),
         command=reproduce_command(data), flips=flip_links, record_href=f"{rid}.json",
-        examples_href=f"{rid}{EXAMPLES_SUFFIX}" if published else None, **assets)
+        examples_href=None if rows_by_task is None else f"{rid}{EXAMPLES_SUFFIX}", **assets)
     return [_write(pair_dir / f"{rid}.html", page), *written]
 
 
 def build_site(directory: str | Path, out_dir: str | Path) -> list[Path]:
     """Write the site of the leaderboard in ``directory`` to ``out_dir``; returns the files written.
-
-    Files left under ``out_dir/pairs/`` and ``out_dir/sweeps/`` by an earlier build whose record
-    is gone are removed.
-    """
+    Files an earlier build left under ``pairs/`` and ``sweeps/`` for records now gone are removed."""
     directory, out_dir = Path(directory), Path(out_dir)
     definition = load_definition(directory)
     records = [(rid, data) for rid, data in load_records(directory) if definition.selects(data)]
@@ -238,13 +223,11 @@ def build_site(directory: str | Path, out_dir: str | Path) -> list[Path]:
         written += _pair_pages(directory, out_dir, rid, data, definition.title, env, assets)
     sweep_template = env.get_template("lb_sweep.html.j2")
     for sid, sw in sweeps:
-        written.append(_write(out_dir / SWEEPS_DIR / f"{sid}.json", (directory / SWEEPS_DIR / f"{sid}.json").read_bytes()))
-        published = load_examples(directory, sid, SWEEPS_DIR)
-        if published:
-            written.append(_write(out_dir / SWEEPS_DIR / f"{sid}{EXAMPLES_SUFFIX}", published[0].read_bytes()))
+        copied, rows = _downloads(directory, SWEEPS_DIR, out_dir / SWEEPS_DIR, sid)
+        written += copied
         written.append(_write(out_dir / SWEEPS_DIR / f"{sid}.html", sweep_template.render(
             s=sweep_page_view(sw), lb_title=definition.title, sweep_href=f"{sid}.json",
-            examples_href=f"{sid}{EXAMPLES_SUFFIX}" if published else None, **assets)))
+            examples_href=None if rows is None else f"{sid}{EXAMPLES_SUFFIX}", **assets)))
     keep = {p.resolve() for p in written}
     for folder in (out_dir / PAIRS_DIR, out_dir / SWEEPS_DIR):
         for stale in sorted(folder.rglob("*"), reverse=True) if folder.is_dir() else []:

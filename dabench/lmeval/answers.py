@@ -1,23 +1,15 @@
 """lm-eval's requests, answered by dabench engines as work units.
 
-lm-eval drives its own evaluation loop: it builds the requests, calls an ``LM`` and scores the
-answers. Its requests do not depend on the model, so dabench runs that loop twice:
-
-1. :func:`collect` — before any model loads — with an ``LM`` that records every request (by
-   task and document) and answers placeholders; the requests become one
-   :class:`~dabench.work.Run` per task (:func:`task_runs`), whose records are
-   ``{"hash", "resps"}`` per document, computed by :class:`AnswerJob` on any model handle,
-   stored and sharded like every other kind's;
-2. :func:`replay` — once a side's records are in — with an ``LM`` that answers from them, so
-   lm-eval computes its per-sample metrics and filters exactly as it always does.
-
-Unlike lm-eval's own response cache, records are keyed by the model's fingerprint, and each
-carries a hash of its document's requests, so a changed prompt is recomputed, never served stale.
+lm-eval's requests do not depend on the model, so dabench runs its evaluation loop twice:
+:func:`collect`, before any model loads, records every request (answering placeholders), and
+they become one :class:`~dabench.work.Run` per task (:func:`task_runs`) whose records,
+``{"hash", "resps"}`` per document, are stored and sharded like every other kind's;
+:func:`replay` then answers from a side's records, so lm-eval computes its metrics as it always
+does. A record carries a hash of its document's requests: a changed prompt is recomputed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass
@@ -25,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from dabench.engines.base import LMEngine, ScoreRequest
 from dabench.errors import TaskError
-from dabench.lmeval.bridge import PREFIX, run_key, strip_prefix, task_configs
+from dabench.lmeval.bridge import PREFIX, run_key, short_hash, strip_prefix, task_configs
 from dabench.progress import Advance, Progress
 from dabench.store import RunInfo
 from dabench.work import Run
@@ -34,10 +26,6 @@ if TYPE_CHECKING:
     from dabench.handles import ModelHandle
 
 KINDS = ("loglikelihood", "generate_until")
-
-
-def _hash(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -50,12 +38,12 @@ class Requests:
     options: dict[str, Any]
 
     def hash(self, task: str, doc: str) -> str:
-        return _hash(self.docs[task][doc])
+        return short_hash(self.docs[task][doc])
 
 
 def _lm_class() -> type:
-    """An lm-eval ``LM`` that records the requests it is asked and answers from given records
-    (placeholders when it has none). lm-eval is optional, so the class is built on first use."""
+    """An lm-eval ``LM`` that records its requests and answers from given records (placeholders when
+    none); built on first use, as lm-eval is optional."""
     from lm_eval.api.model import LM
 
     class _AnswersLM(LM):
@@ -134,11 +122,12 @@ def task_runs(requests: Requests, label: str) -> dict[str, Run]:
     return out
 
 
+@dataclass(eq=False)
 class _Fresh:
     """Whether a stored record answers the document's requests as they are now."""
 
-    def __init__(self, hashes: Mapping[str, str], counts: Mapping[str, int]) -> None:
-        self.hashes, self.counts = dict(hashes), dict(counts)
+    hashes: dict[str, str]
+    counts: dict[str, int]
 
     def __call__(self, doc: str, record: Any) -> bool:
         return (isinstance(record, dict) and record.get("hash") == self.hashes[doc]
@@ -148,15 +137,14 @@ class _Fresh:
 def replay(tm: Any, names: Sequence[str], requests: Requests, records: Mapping[str, Mapping[str, Any]]
            ) -> dict[str, Any]:
     """lm-eval's results (with ``samples``) from one side's records, by task and document."""
-    results, _ = _evaluate(tm, names, requests.options, records)
-    return results
+    return _evaluate(tm, names, requests.options, records)[0]
 
 
+@dataclass(eq=False)
 class AnswerJob:
     """Answers documents' requests with the handle's engine (a causal LM)."""
 
-    def __init__(self, docs: Mapping[str, list[list[Any]]]) -> None:
-        self.docs = dict(docs)
+    docs: dict[str, list[list[Any]]]
 
     def __call__(self, handle: ModelHandle, ids: Sequence[str], progress: Progress, advance: Advance
                  ) -> list[tuple[str, Any]]:
@@ -173,15 +161,14 @@ class AnswerJob:
             answers: list[list[Any]] = (_loglikelihoods(engine, args) if kind == "loglikelihood"
                                         else _generations(engine, args))
             for doc, reqs, ans in zip(docs, args, answers):
-                out.append((doc, {"hash": _hash(reqs), "resps": [list(v) if isinstance(v, tuple) else v
+                out.append((doc, {"hash": short_hash(reqs), "resps": [list(v) if isinstance(v, tuple) else v
                                                                  for v in ans]}))
             advance(len(docs))
         return out
 
 
 def _loglikelihoods(engine: LMEngine, docs: list[list[list[Any]]]) -> list[list[tuple[float, bool]]]:
-    """Each document's (log-likelihood, is_greedy) per request; requests sharing a context are
-    scored together."""
+    """Each document's (log-likelihood, is_greedy) per request, those sharing a context scored together."""
     flat: list[ScoreRequest] = []
     where: list[list[tuple[int, int]]] = []
     for reqs in docs:

@@ -1,13 +1,8 @@
-"""Running lm-eval tasks (``lmeval:<task>``) through dabench's engines and record store.
+"""Running lm-eval tasks (``lmeval:<task>``) through dabench's engines and record store: finding
+tasks and keying their runs (:mod:`dabench.lmeval.answers` answers them).
 
-lm-eval builds the requests (templates, few-shot examples, filters, per-sample metrics)
-exactly as it always does; :mod:`dabench.lmeval.answers` collects them, answers them with a
-dabench engine as work units, and replays the answers to lm-eval. This module finds tasks and
-keys their runs.
-
-Tasks are found without indexing every built-in task (which costs ~10 s): the user's
-``include_path`` folders come first, then only the built-in folders whose YAML names the
-requested task, group or tag.
+Tasks are found without indexing every built-in task (~10 s): the user's ``include_path``
+folders, then only the built-in folders whose YAML names the requested task, group or tag.
 """
 
 from __future__ import annotations
@@ -71,7 +66,8 @@ def task_manager(names: Sequence[str], include_path: Sequence[str | os.PathLike[
     return tm
 
 
-def _hash(obj: Any) -> str:
+def short_hash(obj: Any) -> str:
+    """A 16-hex-digit hash of ``obj`` as canonical JSON."""
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -80,8 +76,8 @@ def run_key(task: str, config: Mapping[str, Any], *, num_fewshot: int | None, fe
     """Identifies a task's requests independent of the model (lm-eval version, config, shots, seed)."""
     import lm_eval
 
-    return _hash({"lm_eval": getattr(lm_eval, "__version__", "?"), "task": task, "config": config,
-                  "num_fewshot": num_fewshot, "fewshot_seed": fewshot_seed})[:20]
+    return short_hash({"lm_eval": getattr(lm_eval, "__version__", "?"), "task": task, "config": config,
+                       "num_fewshot": num_fewshot, "fewshot_seed": fewshot_seed})
 
 
 def task_configs(tm: Any, names: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -98,9 +94,8 @@ def task_configs(tm: Any, names: Sequence[str]) -> dict[str, dict[str, Any]]:
 
 
 def check_datasets(tm: Any, names: Sequence[str]) -> None:
-    """Build every task (which loads its dataset) before any model loads: a dataset that cannot
-    be had — offline and not in the local cache, a bad ``dataset_path`` — is one line naming the
-    task, not a long traceback after the base model was scored."""
+    """Build every task (loading its dataset) before any model loads: a dataset that cannot be had
+    is one line naming the task, not a traceback after the base model was scored."""
     from lm_eval.tasks import get_task_dict
 
     for name in names:
@@ -115,16 +110,11 @@ def check_datasets(tm: Any, names: Sequence[str]) -> None:
 
 def task_runs_from_results(results: Mapping[str, Any]) -> dict[str, Any]:
     """{task: LmevalTaskRun} from simple_evaluate's results (same shape as read_output_dir)."""
-    from dabench.lmeval.samples import LmevalTaskRun
+    from dabench.lmeval.samples import LmevalTaskRun, aggregations
 
     out = {}
     for task, samples in (results.get("samples") or {}).items():
-        cfg = (results.get("configs") or {}).get(task, {})
-        agg = {}
-        for m in cfg.get("metric_list") or []:
-            if isinstance(m, dict) and "metric" in m:
-                a = m.get("aggregation", "mean")
-                agg[str(m["metric"])] = a if isinstance(a, str) else "custom"
+        agg = aggregations((results.get("configs") or {}).get(task, {}))
         hib = {k: bool(v) for k, v in ((results.get("higher_is_better") or {}).get(task) or {}).items()}
         out[task] = LmevalTaskRun(task, Path("."), list(samples), hib, agg, (results.get("n-shot") or {}).get(task),
                                   (results.get("versions") or {}).get(task))

@@ -1,9 +1,7 @@
 """Pairing two models' lm-eval per-sample results on (task, doc_id, filter).
 
-Two samples pair only when they are the same request: same document (``doc_hash``), same
-prompt (``prompt_hash``: template, few-shot examples and their order) and same target. A
-differing prompt hash means the runs used a different task version, few-shot count or seed;
-their difference would mix the model effect with the prompt effect, so it is refused.
+Two samples pair only when they are the same request: same ``doc_hash``, ``prompt_hash`` and
+``target_hash``; otherwise the difference would mix the model effect with the prompt's.
 """
 
 from __future__ import annotations
@@ -88,7 +86,7 @@ def pair_task_samples(
             skip = {"doc_id", "doc", "target", "arguments", "resps", "filtered_resps", "filter", "metrics",
                     "doc_hash", "prompt_hash", "target_hash"}
             names = [k for k in b[ids[0]] if k not in skip]
-        metrics, skipped = [], {}
+        skipped = {}
         base_vals: dict[str, np.ndarray] = {}
         adapted_vals: dict[str, np.ndarray] = {}
         for m in names:
@@ -101,9 +99,9 @@ def pair_task_samples(
             if any(v is None for v in vb + va):
                 skipped[m] = "per-sample values are not numbers"
                 continue
-            metrics.append(m)
             base_vals[m] = np.asarray(vb, dtype=np.float64)
             adapted_vals[m] = np.asarray(va, dtype=np.float64)
+        metrics = list(base_vals)
         if not metrics:
             raise TaskError(f"lm-eval task {lm_task!r} filter {f!r}: no per-sample metric to test "
                             f"({'; '.join(f'{k}: {v}' for k, v in skipped.items()) or 'no metrics logged'})")

@@ -1,9 +1,6 @@
-"""Reading lm-evaluation-harness output folders (``--output_path`` with ``--log_samples``).
-
-lm-eval writes, per model, ``<output_path>/<model>/results_<time>.json`` and one
-``samples_<task>_<time>.jsonl`` per task, one line per (document, filter) with ``doc_id``,
-``filter``, ``doc_hash``, ``prompt_hash``, ``target_hash`` and the per-sample value of each
-metric. A folder may hold several runs of a task; the newest one is used.
+"""Reading lm-evaluation-harness output folders (``--output_path`` with ``--log_samples``): per
+model, ``results_<time>.json`` and a ``samples_<task>_<time>.jsonl`` per task (one line per
+document and filter); of several runs of a task, the newest is used.
 """
 
 from __future__ import annotations
@@ -13,7 +10,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from dabench.errors import DataError
 
@@ -93,6 +90,16 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return out
 
 
+def aggregations(config: Mapping[str, Any]) -> dict[str, str]:
+    """Metric → aggregation name of a task config's ``metric_list`` (``custom`` for a function)."""
+    agg = {}
+    for m in config.get("metric_list") or []:
+        if isinstance(m, dict) and "metric" in m:
+            a = m.get("aggregation", "mean")
+            agg[str(m["metric"])] = a if isinstance(a, str) else "custom"
+    return agg
+
+
 def _results_meta(model_dir: Path) -> dict[str, dict[str, Any]]:
     """higher_is_better / aggregation / n-shot / version per task from the results files (newest wins)."""
     meta: dict[str, dict[str, Any]] = {}
@@ -105,16 +112,10 @@ def _results_meta(model_dir: Path) -> dict[str, dict[str, Any]]:
         for task, hib in (data.get("higher_is_better") or {}).items():
             meta.setdefault(task, {})["higher_is_better"] = {k: bool(v) for k, v in hib.items()}
         for task, cfg in (data.get("configs") or {}).items():
-            agg = {}
-            for m in cfg.get("metric_list") or []:
-                if isinstance(m, dict) and "metric" in m:
-                    a = m.get("aggregation", "mean")
-                    agg[str(m["metric"])] = a if isinstance(a, str) else "custom"
-            meta.setdefault(task, {})["aggregation"] = agg
-        for task, n in (data.get("n-shot") or {}).items():
-            meta.setdefault(task, {})["n_shot"] = n
-        for task, v in (data.get("versions") or {}).items():
-            meta.setdefault(task, {})["version"] = v
+            meta.setdefault(task, {})["aggregation"] = aggregations(cfg)
+        for key, attr in (("n-shot", "n_shot"), ("versions", "version")):
+            for task, v in (data.get(key) or {}).items():
+                meta.setdefault(task, {})[attr] = v
         name = (data.get("config") or {}).get("model_args") or data.get("model_name")
         if isinstance(name, dict):
             name = name.get("pretrained")

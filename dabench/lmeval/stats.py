@@ -1,9 +1,7 @@
 """The full dabench statistics on paired lm-eval per-sample results.
 
-Every lm-eval metric that is a mean of per-sample values (acc, acc_norm, exact_match, …)
-becomes a dabench metric with statistics (value, 1); 0/1 values are binary outcomes, so
-McNemar applies. Each (task, filter) gets the paired bootstrap CI, the permutation p-value,
-multiplicity correction across all of them and a verdict, exactly as native tasks do.
+Every lm-eval metric that is a mean of per-sample values becomes a dabench metric with statistics
+(value, 1) (McNemar applies to 0/1 values); each (task, filter) is tested as native tasks are.
 """
 
 from __future__ import annotations
@@ -77,11 +75,8 @@ def task_result(p: PairedTask, *, category: str, resamples: int, seed: int, alph
 def _short(doc: Any, limit: int = 300) -> str:
     if doc is None:
         return ""
-    if isinstance(doc, Mapping):
-        parts = [str(v) for v in doc.values() if isinstance(v, (str, int, float))]
-        text = " | ".join(parts)
-    else:
-        text = str(doc)
+    text = (" | ".join(str(v) for v in doc.values() if isinstance(v, (str, int, float)))
+            if isinstance(doc, Mapping) else str(doc))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -105,11 +100,8 @@ def comparison_from_pairs(
                           resamples=resamples, seed=seed, alpha=alpha, margin=margin) for p in pairs]
     results = apply_verdicts(tested, correction=correction, alpha=alpha, margin=margin)
     cfg = {"tasks": [r.task for r in results], "seed": seed, "resamples": resamples, "alpha": alpha,
-           "margin": margin, "correction": correction, "source": "lm-eval"}
-    cfg.update(config or {})
+           "margin": margin, "correction": correction, "source": "lm-eval", **(config or {})}
     sig = {"dabench_version": __version__, "fingerprints": {"base": base.fingerprint, "adapted": adapted.fingerprint},
-           "seed": seed, "resamples": resamples, "alpha": alpha, "correction": correction}
-    sig.update(signature or {})
+           "seed": seed, "resamples": resamples, "alpha": alpha, "correction": correction, **(signature or {})}
     return Comparison(base=base, adapted=adapted, config=cfg, tasks=results, signature=sig,
-                      dabench_version=__version__,
-                      created=created_now())
+                      dabench_version=__version__, created=created_now())

@@ -1,19 +1,15 @@
 """Metrics as per-example sufficient statistics (see :mod:`dabench.metrics.base`).
 
-``METRICS`` maps a registry name to a factory ``factory(labels, **options) -> Metric``;
-tasks name their headline and secondary metrics by these names, and pass options through
-``metric_options`` (``rank_keys`` for KILT retrieval metrics). ``precision@k``,
-``recall@k`` and ``success_rate@k`` accept any positive k.
+``METRICS`` maps a registry name to a factory ``factory(labels, **options) -> Metric``; tasks
+name their metrics by these names and pass options through ``metric_options`` (``rank_keys``
+for KILT retrieval metrics). ``precision@k``, ``recall@k`` and ``success_rate@k`` accept any
+positive k.
 
-For scoring a model's predictions on a task:
-
-- :func:`task_metric` / :func:`task_metrics` build a task's metrics with its options;
-- :func:`metric_inputs` converts predictions (label indices or values, numbers, answer
-  strings, KILT guess mappings) and the examples into one metric's inputs;
-- :func:`example_stats` gives each metric's per-example statistics (what the paired tests
-  resample), :func:`score_predictions` each metric's value;
-- :func:`count_missing` counts the predictions a metric scores as missing (no answer:
-  always wrong, never a class; see :mod:`dabench.metrics.inputs`).
+To score a model's predictions on a task: :func:`task_metric` / :func:`task_metrics` build its
+metrics, :func:`metric_inputs` converts predictions and examples into one metric's inputs,
+:func:`example_stats` gives per-example statistics (what the paired tests resample),
+:func:`score_predictions` each metric's value, and :func:`count_missing` counts the
+predictions scored as missing (always wrong, never a class; see :mod:`dabench.metrics.inputs`).
 """
 
 from __future__ import annotations

@@ -1,14 +1,11 @@
 """The metric contract: per-example sufficient statistics plus a vectorised score.
 
-A metric turns n aligned (prediction, reference) pairs into an ``(n, k)`` float array of
-per-example statistics, and maps *summed* statistics of shape ``(..., k)`` to scores of
-shape ``(...)``. Summing rows selected by a resample (or weighted by resample counts) and
-calling :meth:`Metric.score_from_stats` gives the metric on that resample with no Python
-loop and no sklearn call per resample. Every statistic table carries enough to recover the
-number of examples, so cluster resamples of varying size score correctly.
-
-Metrics whose value is not a function of summed statistics (Spearman) set
-``decomposable = False`` and implement :meth:`Metric.score_resamples` instead.
+A metric turns n aligned (prediction, reference) pairs into ``(n, k)`` float per-example
+statistics and maps *summed* statistics ``(..., k)`` to scores ``(...)``, so a resample is
+scored by weighting rows with its counts: no Python loop or sklearn call per resample. The
+statistics carry the number of examples, so cluster resamples of varying size score correctly.
+Metrics that are not a function of summed statistics (Spearman) set ``decomposable = False``
+and implement :meth:`Metric.score_resamples` instead.
 """
 
 from __future__ import annotations
@@ -35,6 +32,10 @@ class Metric(ABC):
     higher_is_better: bool = True
     #: True when per-example values are 0/1 outcomes (McNemar applies)
     binary_outcome: bool = False
+    #: what :func:`~dabench.metrics.inputs.metric_inputs` gives it: "label", "score", "text" or "kilt"
+    input_kind: str = "label"
+    #: True when predictions must carry provenance (KILT metrics)
+    requires_provenance: bool = False
 
     @abstractmethod
     def stats(self, predictions: Values, references: Values) -> np.ndarray:

@@ -67,8 +67,6 @@ class Accuracy(MeanOfExamples):
 
     name = "accuracy"
     binary_outcome = True
-    input_kind = "label"
-    requires_provenance = False
 
     def __init__(self, n_labels: int | None = None) -> None:
         self.n_labels = n_labels
@@ -82,9 +80,6 @@ class Accuracy(MeanOfExamples):
 
 class _ConfusionMetric(Metric):
     """Base for metrics computed from a K×(K+1) confusion matrix (the last column: missing)."""
-
-    input_kind = "label"
-    requires_provenance = False
 
     def __init__(self, n_labels: int) -> None:
         if n_labels < 2:

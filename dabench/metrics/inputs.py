@@ -1,26 +1,17 @@
 """Turn a task's examples and a model's predictions into each metric's inputs.
 
-Metrics take different inputs (``Metric.input_kind``):
+By ``Metric.input_kind`` a metric takes label indices into ``spec.labels`` (``label``), real
+numbers (``score``), an answer string against the example's gold answers (``text``), or a
+``{"answer", "provenance"}`` guess against the gold record's raw KILT ``output`` list (``kilt``).
+:func:`metric_inputs` converts predictions given as label indices, label values or answers,
+numbers, or KILT guess mappings, so the compare pipeline and ``dabench score`` share one path.
 
-- ``label``: label indices into ``spec.labels`` (classification metrics);
-- ``score``: real numbers (Pearson, Spearman);
-- ``text``: an answer string per example against the example's gold answers (EM, F1,
-  ROUGE-L, KILT accuracy);
-- ``kilt``: ``{"answer", "provenance"}`` against the gold record's raw KILT ``output`` list
-  (R-precision, recall@k, KILT-scores).
-
-Predictions may be given as label indices (ints; what the log-likelihood runner produces),
-label values or answers (strings), numbers, or KILT guess mappings ``{"answer": ...,
-"provenance": [...]}``; :func:`metric_inputs` converts them for one metric, so the compare
-pipeline and ``dabench score`` share one path.
-
-A *missing* prediction (``None``, a blank string, a KILT guess without an answer, or the
-label index -1) is a model that gave no answer: it is always wrong and never a class. Label
-metrics get :data:`~dabench.metrics.classification.MISSING`, answer metrics the empty
-string; a correlation (Pearson, Spearman) cannot score a prediction as wrong, so there it is
-refused. :func:`count_missing` counts them for reports. A prediction that is present but
-cannot be read (a label outside the task's vocabulary, an out-of-range index, a non-number
-for a regression task) is bad input, not a model failure: it raises
+A *missing* prediction (``None``, a blank string, a KILT guess without an answer, or the label
+index -1) is a model that gave no answer: always wrong, never a class (label metrics get
+:data:`~dabench.metrics.classification.MISSING`, answer metrics the empty string); a
+correlation cannot score it as wrong, so there it is refused. :func:`count_missing` counts
+them. A prediction that is present but unreadable (an unknown label, an out-of-range index, a
+non-number for a regression task) is bad input, not a model failure: it raises
 :class:`~dabench.errors.DataError` naming the example.
 """
 
@@ -67,7 +58,7 @@ def _is_missing_index(pred: Any) -> bool:
 
 def _reads_answer(metric: Metric) -> bool:
     """True when ``metric`` scores the answer (not only the provenance) of a prediction."""
-    kind = getattr(metric, "input_kind", "label")
+    kind = metric.input_kind
     return kind in ("label", "score", "text") or metric.name.startswith("kilt_")
 
 
@@ -77,7 +68,7 @@ def count_missing(metric: Metric, predictions: Sequence[Any]) -> int:
     provenance-only metric (R-precision, recall@k)."""
     if not _reads_answer(metric):
         return sum(1 for p in predictions if not has_provenance(p))
-    label = getattr(metric, "input_kind", "label") == "label"
+    label = metric.input_kind == "label"
     return sum(1 for p in predictions if is_missing(p) or (label and _is_missing_index(p)))
 
 
@@ -87,9 +78,7 @@ def label_index(spec: TaskSpec, pred: Any, example_id: str = "?") -> int:
     if is_missing(pred) or _is_missing_index(pred):
         return MISSING
     value = _answer_of(pred)
-    if isinstance(value, (bool, np.bool_)):
-        raise DataError(f"example {example_id!r}: prediction {value!r} is not a label of task {spec.name!r}")
-    if isinstance(value, Integral):
+    if isinstance(value, Integral) and not isinstance(value, (bool, np.bool_)):
         i = int(value)
         if not 0 <= i < len(spec.labels):
             raise DataError(f"example {example_id!r}: label index {i} out of range for task {spec.name!r} "
@@ -119,9 +108,7 @@ def reference_index(spec: TaskSpec, label: Any, example_id: str = "?") -> int:
 def score_value(pred: Any, example_id: str = "?") -> float:
     """A prediction of a regression task as a finite float."""
     value = _answer_of(pred)
-    if isinstance(value, (bool, np.bool_)) or value is None:
-        raise DataError(f"example {example_id!r}: prediction {value!r} is not a number")
-    if isinstance(value, (Real, str)):
+    if isinstance(value, (Real, str)) and not isinstance(value, (bool, np.bool_)):
         try:
             x = float(value)
         except ValueError:
@@ -146,9 +133,7 @@ def gold_answers(spec: TaskSpec, example: Example) -> tuple[str, ...]:
     """The gold answers of an example: its ``answers``, else its label value."""
     if example.answers:
         return example.answers
-    if example.label is not None:
-        return (example.label,)
-    return ()
+    return () if example.label is None else (example.label,)
 
 
 def metric_inputs(
@@ -157,7 +142,7 @@ def metric_inputs(
     """(predictions, references) in the form ``metric.stats`` takes, aligned with ``examples``."""
     if len(predictions) != len(examples):
         raise DataError(f"task {spec.name!r}: {len(predictions)} predictions for {len(examples)} examples")
-    kind = getattr(metric, "input_kind", "label")
+    kind = metric.input_kind
     if kind == "label":
         labels: list[Any] = [label_index(spec, p, ex.id) for p, ex in zip(predictions, examples)]
         label_refs: list[Any] = [reference_index(spec, ex.label, ex.id) for ex in examples]
@@ -204,7 +189,7 @@ def refuse_missing_scores(metric: Metric, predictions: Sequence[Any], ids: Seque
 def applicable(metric: Metric, predictions: Sequence[Any]) -> str | None:
     """Why ``metric`` cannot score these predictions (None when it can): provenance
     metrics need provenance; answer metrics need answers."""
-    if getattr(metric, "requires_provenance", False) and not any(has_provenance(p) for p in predictions):
+    if metric.requires_provenance and not any(has_provenance(p) for p in predictions):
         return "no prediction carries provenance"
     if _reads_answer(metric) and not any(has_answer(p) for p in predictions):
         return "no prediction carries an answer"

@@ -19,7 +19,7 @@ All are means of per-example values: statistics ``(value, 1)``.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -44,26 +44,14 @@ GoldOutputs = Sequence[Mapping[str, Any]]
 Rank = list[bool | str]
 
 
-def _dedupe(items: list[str]) -> list[str]:
-    out: list[str] = []
-    for x in items:
-        if x not in out:
-            out.append(x)
-    return out
-
-
 def output_ids(outputs: Sequence[Mapping[str, Any]], rank_keys: Sequence[str]) -> list[list[str]]:
     """Per output, its provenance ids (KILT ``_get_ids_list``): items missing a rank key
     are skipped, repeats dropped; an output without provenance gives an empty list."""
     ids_list = []
     for output in outputs:
-        current = []
-        if isinstance(output, Mapping) and "provenance" in output:
-            for prov in output["provenance"] or []:
-                if any(k not in prov for k in rank_keys):
-                    continue
-                current.append("+".join(str(prov[k]).strip() for k in rank_keys))
-        ids_list.append(_dedupe(current))
+        provs = (output["provenance"] or []) if isinstance(output, Mapping) and "provenance" in output else []
+        ids = ("+".join(str(p[k]).strip() for k in rank_keys) for p in provs if all(k in p for k in rank_keys))
+        ids_list.append(list(dict.fromkeys(ids)))
     return ids_list
 
 
@@ -77,13 +65,12 @@ def guess_ids(provenance: Provenance, rank_keys: Sequence[str]) -> list[str]:
 def rprecision(provenance: Provenance, gold_outputs: GoldOutputs, rank_keys: Sequence[str] = DEFAULT_RANK_KEYS) -> float:
     """KILT's R-precision of one example (0 when the gold record has no outputs)."""
     guesses = guess_ids(provenance, rank_keys)
-    best = None
+    best = 0.0
     for gold_ids in output_ids(gold_outputs, rank_keys):
         r = len(gold_ids)
-        num = sum(1 for p in guesses[:r] if str(p).strip() in gold_ids)
-        value = num / r if r > 0 else 0
-        best = value if best is None else max(best, value)
-    return 0.0 if best is None else float(best)
+        if r > 0:
+            best = max(best, sum(1 for p in guesses[:r] if str(p).strip() in gold_ids) / r)
+    return best
 
 
 def kilt_rank(provenance: Provenance, gold_outputs: GoldOutputs,
@@ -183,6 +170,11 @@ class RPrecision(_KiltMetric):
 
 
 class _AtK(_KiltMetric):
+    """``{prefix}@k``: ``at_k`` of each example's provenance."""
+
+    prefix = ""
+    at_k: Callable[[Provenance, GoldOutputs, int, Sequence[str]], float]
+
     def __init__(self, k_at: int, rank_keys: Sequence[str] | None = None) -> None:
         super().__init__(rank_keys)
         if k_at <= 0:
@@ -190,37 +182,31 @@ class _AtK(_KiltMetric):
         self.k_at = k_at
         self.name = f"{self.prefix}@{k_at}"
 
-    prefix = ""
+    def example_value(self, pred: Any, gold_outputs: GoldOutputs) -> float:
+        return self.at_k(_pred_field(pred, "provenance"), gold_outputs, self.k_at, self.rank_keys)
 
 
 class PrecisionAtK(_AtK):
     prefix = "precision"
-
-    def example_value(self, pred: Any, gold_outputs: GoldOutputs) -> float:
-        return precision_at_k(_pred_field(pred, "provenance"), gold_outputs, self.k_at, self.rank_keys)
+    at_k = staticmethod(precision_at_k)
 
 
 class RecallAtK(_AtK):
     prefix = "recall"
-
-    def example_value(self, pred: Any, gold_outputs: GoldOutputs) -> float:
-        return recall_at_k(_pred_field(pred, "provenance"), gold_outputs, self.k_at, self.rank_keys)
+    at_k = staticmethod(recall_at_k)
 
 
 class SuccessRateAtK(_AtK):
     prefix = "success_rate"
     binary_outcome = True
-
-    def example_value(self, pred: Any, gold_outputs: GoldOutputs) -> float:
-        return success_rate_at_k(_pred_field(pred, "provenance"), gold_outputs, self.k_at, self.rank_keys)
+    at_k = staticmethod(success_rate_at_k)
 
 
 class _KiltScore(_KiltMetric):
-    """A downstream value counted only when page-level R-precision is 1 (KILT always uses
-    ``wikipedia_id`` here, whatever the task's rank keys)."""
+    """The best ``per_gold`` value over the gold answers, counted only when page-level
+    R-precision is 1 (KILT always uses ``wikipedia_id`` here, whatever the task's rank keys)."""
 
-    def downstream(self, guess: str, golds: list[str]) -> float:  # pragma: no cover
-        raise NotImplementedError
+    per_gold: Callable[[str, str], float]
 
     def example_value(self, pred: Any, gold_outputs: GoldOutputs) -> float:
         answer = _pred_field(pred, "answer")
@@ -232,37 +218,29 @@ class _KiltScore(_KiltMetric):
             raise ValueError("an example has no gold answers to score against")
         if rprecision(_pred_field(pred, "provenance"), gold_outputs, DEFAULT_RANK_KEYS) != 1:
             return 0.0
-        return float(self.downstream(guess, golds))
+        return float(best_over_golds(self.per_gold, guess, golds))
 
 
 class KiltAccuracy(_KiltScore):
     name = "kilt_accuracy"
     binary_outcome = True
-
-    def downstream(self, guess: str, golds: list[str]) -> float:
-        return strict_match(guess, golds)
+    per_gold = staticmethod(strict_match)
 
 
 class KiltEM(_KiltScore):
     name = "kilt_em"
     binary_outcome = True
-
-    def downstream(self, guess: str, golds: list[str]) -> float:
-        return best_over_golds(exact_match, guess, golds)
+    per_gold = staticmethod(exact_match)
 
 
 class KiltF1(_KiltScore):
     name = "kilt_f1"
-
-    def downstream(self, guess: str, golds: list[str]) -> float:
-        return best_over_golds(token_f1, guess, golds)
+    per_gold = staticmethod(token_f1)
 
 
 class KiltRougeL(_KiltScore):
     name = "kilt_rougel"
-
-    def downstream(self, guess: str, golds: list[str]) -> float:
-        return best_over_golds(rouge_l, guess, golds)
+    per_gold = staticmethod(rouge_l)
 
 
 __all__ = [

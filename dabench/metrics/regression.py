@@ -30,6 +30,13 @@ def _as_values(values: Values, what: str) -> np.ndarray:
     return arr
 
 
+def _pair(predictions: Values, references: Values) -> tuple[np.ndarray, np.ndarray]:
+    x, y = _as_values(predictions, "prediction"), _as_values(references, "reference")
+    if x.shape != y.shape:
+        raise ValueError("predictions and references differ in length")
+    return x, y
+
+
 def _correlation(cov: np.ndarray, vx: np.ndarray, vy: np.ndarray) -> np.ndarray:
     den = np.sqrt(np.clip(vx, 0, None) * np.clip(vy, 0, None))
     out = np.zeros(np.broadcast(cov, den).shape, dtype=np.float64)
@@ -43,16 +50,12 @@ class Pearson(Metric):
     name = "pearson"
     k = 6
     input_kind = "score"
-    requires_provenance = False
 
     def __init__(self, center: float = 0.0) -> None:
         self.center = float(center)
 
     def stats(self, predictions: Values, references: Values) -> np.ndarray:
-        x = _as_values(predictions, "prediction") - self.center
-        y = _as_values(references, "reference") - self.center
-        if x.shape != y.shape:
-            raise ValueError("predictions and references differ in length")
+        x, y = (v - self.center for v in _pair(predictions, references))
         return np.stack([x, y, x * x, y * y, x * y, np.ones_like(x)], axis=1)
 
     def condition(self, stats: np.ndarray) -> np.ndarray:
@@ -107,14 +110,9 @@ class Spearman(Metric):
     k = 2
     decomposable = False
     input_kind = "score"
-    requires_provenance = False
 
     def stats(self, predictions: Values, references: Values) -> np.ndarray:
-        x = _as_values(predictions, "prediction")
-        y = _as_values(references, "reference")
-        if x.shape != y.shape:
-            raise ValueError("predictions and references differ in length")
-        return np.stack([x, y], axis=1)
+        return np.stack(_pair(predictions, references), axis=1)
 
     def score_from_stats(self, summed: np.ndarray) -> np.ndarray:
         raise TypeError("Spearman is not a function of summed statistics; use score() or score_resamples()")

@@ -119,35 +119,28 @@ def best_over_golds(fn: Callable[[str, str], float], prediction: str, golds: Ite
     return max(fn(prediction, g) for g in golds)
 
 
-def strict_match(prediction: str, golds: Iterable[str]) -> float:
-    """KILT's ``accuracy``: the stripped prediction is exactly one of the gold answers."""
-    return float(prediction in set(golds))
+def strict_match(prediction: str, gold: str) -> float:
+    """KILT's ``accuracy`` (best over the gold answers): the stripped prediction is exactly ``gold``."""
+    return float(prediction == gold)
 
 
 def gold_set(references: Sequence[str] | str) -> list[str]:
     """Gold answers as KILT's ``get_gold_answers`` keeps them: stripped, non-empty, unique."""
     if isinstance(references, str):
         references = [references]
-    out: list[str] = []
-    for r in references:
-        r = str(r).strip()
-        if r and r not in out:
-            out.append(r)
-    return out
+    return list(dict.fromkeys(r for r in (str(x).strip() for x in references) if r))
 
 
 class _AnswerMetric(MeanOfExamples):
-    """Mean over examples of a per-example answer score. Statistics: (value, 1).
+    """Mean over examples of the best ``per_gold`` value over the example's gold answers.
+    Statistics: (value, 1).
 
     ``predictions``: answer strings; ``references``: per example a sequence of gold answer
     strings (or one string).
     """
 
     input_kind = "text"
-    requires_provenance = False
-
-    def example_value(self, prediction: str, golds: list[str]) -> float:  # pragma: no cover - abstract
-        raise NotImplementedError
+    per_gold: Callable[[str, str], float]
 
     def stats(self, predictions: Values, references: Values) -> np.ndarray:
         if len(predictions) != len(references):
@@ -158,7 +151,7 @@ class _AnswerMetric(MeanOfExamples):
             if not golds:
                 raise ValueError(f"example {i} has no gold answers to score against")
             guess = "" if pred is None else str(pred).strip()
-            out[i, 0] = 0.0 if not guess else self.example_value(guess, golds)
+            out[i, 0] = 0.0 if not guess else best_over_golds(self.per_gold, guess, golds)
         return out
 
 
@@ -168,9 +161,7 @@ class AnswerAccuracy(_AnswerMetric):
 
     name = "answer_accuracy"
     binary_outcome = True
-
-    def example_value(self, prediction: str, golds: list[str]) -> float:
-        return strict_match(prediction, golds)
+    per_gold = staticmethod(strict_match)
 
 
 class ExactMatch(_AnswerMetric):
@@ -178,24 +169,18 @@ class ExactMatch(_AnswerMetric):
 
     name = "em"
     binary_outcome = True
-
-    def example_value(self, prediction: str, golds: list[str]) -> float:
-        return best_over_golds(exact_match, prediction, golds)
+    per_gold = staticmethod(exact_match)
 
 
 class TokenF1(_AnswerMetric):
     """KILT / SQuAD token-level F1 after answer normalisation."""
 
     name = "token_f1"
-
-    def example_value(self, prediction: str, golds: list[str]) -> float:
-        return best_over_golds(token_f1, prediction, golds)
+    per_gold = staticmethod(token_f1)
 
 
 class RougeL(_AnswerMetric):
     """ROUGE-L F as KILT computes it (no normalisation; the ``rouge`` package's rule)."""
 
     name = "rougel"
-
-    def example_value(self, prediction: str, golds: list[str]) -> float:
-        return best_over_golds(rouge_l, prediction, golds)
+    per_gold = staticmethod(rouge_l)

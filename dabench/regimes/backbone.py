@@ -23,20 +23,16 @@ if TYPE_CHECKING:  # transformers loads with the model
     from transformers import PreTrainedTokenizerBase
 
 
-def is_decoder_only(config: Any) -> bool:
-    """True for decoder-only LMs (GPT-2, Llama …), False for encoders (BERT, RoBERTa …)."""
+def resolve_pooling(pooling: str, config: Any) -> str:
+    """``pooling``; ``auto`` is the last token for decoder-only LMs (GPT-2, Llama …), else CLS (BERT …)."""
+    if pooling != "auto":
+        return pooling
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES, MODEL_FOR_MASKED_LM_MAPPING_NAMES
 
     kind = getattr(config, "model_type", "")
-    if getattr(config, "is_encoder_decoder", False):
-        return False
-    return kind not in MODEL_FOR_MASKED_LM_MAPPING_NAMES and kind in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
-
-
-def resolve_pooling(pooling: str, config: Any) -> str:
-    if pooling != "auto":
-        return pooling
-    return "last" if is_decoder_only(config) else "cls"
+    decoder_only = (not getattr(config, "is_encoder_decoder", False) and kind not in MODEL_FOR_MASKED_LM_MAPPING_NAMES
+                    and kind in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES)
+    return "last" if decoder_only else "cls"
 
 
 def pool(hidden: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:
@@ -82,7 +78,6 @@ class Backbone:
         self._model: torch.nn.Module | None = None
         self._initial: dict[str, torch.Tensor] | None = None
         self._tok: PreTrainedTokenizerBase | None = None
-        self.loaded = False
 
     @property
     def _trust(self) -> bool:
@@ -126,24 +121,21 @@ class Backbone:
                 model = model.merge_and_unload().base_model
             self._model = model.to(self.device)
             self._initial = {k: v.detach().clone() for k, v in self._model.state_dict().items()}
-            self.loaded = True
         return self._model
 
     def _model_class(self) -> Any:
         """``AutoModel`` (the bare backbone), except for a PEFT adapter: its weights are named after
         the model it was trained on (``bert.encoder…`` of a ``BertForMaskedLM``), so it is put on
         that class and the backbone taken out after merging."""
-        from transformers import AutoModel
-
-        if self.ck.kind != "adapter":
-            return AutoModel
         import transformers
 
+        if self.ck.kind != "adapter":
+            return transformers.AutoModel
         cfg = ckpts.adapter_config(self.ck)
         name = (cfg.get("auto_mapping") or {}).get("base_model_class") or next(
             iter(getattr(self.config, "architectures", None) or []), None)
         cls = getattr(transformers, str(name), None) if name else None
-        return cls if isinstance(cls, type) and issubclass(cls, transformers.PreTrainedModel) else AutoModel
+        return cls if isinstance(cls, type) and issubclass(cls, transformers.PreTrainedModel) else transformers.AutoModel
 
     def reset(self) -> torch.nn.Module:
         """The backbone, with its pretrained weights restored (each seed starts from them)."""
@@ -174,20 +166,17 @@ class Backbone:
 
     def batch(self, data: Encoded, rows: Sequence[int] | np.ndarray) -> dict[str, torch.Tensor]:
         """A right-padded batch of ``rows`` (indices into ``data``) on the backbone's device."""
-        pad = self.tokenizer().pad_token_id or 0
-        width = max(len(data.input_ids[i]) for i in rows)
-        ids = torch.full((len(rows), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for j, i in enumerate(rows):
-            n = len(data.input_ids[i])
-            ids[j, :n] = torch.tensor(data.input_ids[i])
-            mask[j, :n] = 1
-        out = {"input_ids": ids.to(self.device), "attention_mask": mask.to(self.device)}
+        ids = [data.input_ids[i] for i in rows]
+        width = max(len(x) for x in ids)
+
+        def padded(seqs: Sequence[Sequence[int]], value: int) -> torch.Tensor:
+            full = [list(x) + [value] * (width - len(x)) for x in seqs]
+            return torch.tensor(full, dtype=torch.long, device=self.device)
+
+        out = {"input_ids": padded(ids, self.tokenizer().pad_token_id or 0),
+               "attention_mask": padded([[1] * len(x) for x in ids], 0)}
         if data.token_type_ids is not None:
-            tts = torch.zeros((len(rows), width), dtype=torch.long)
-            for j, i in enumerate(rows):
-                tts[j, :len(data.token_type_ids[i])] = torch.tensor(data.token_type_ids[i])
-            out["token_type_ids"] = tts.to(self.device)
+            out["token_type_ids"] = padded([data.token_type_ids[i] for i in rows], 0)
         return out
 
 
@@ -199,7 +188,3 @@ def _window(config: Any, max_length: int) -> int:
             return int(min(max_length, int(v)))
     return int(max_length)
 
-
-def hidden_states(model: torch.nn.Module, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-    """Last hidden states ``(B, L, H)`` of a backbone."""
-    return model(**batch).last_hidden_state

@@ -129,13 +129,10 @@ def with_overrides(config: Config, overrides: Mapping[str, Any]) -> Config:
 
 
 def _validate(cfg: FinetuneConfig | ProbeConfig) -> None:
-    def positive(name: str) -> None:
+    for name in ("lr", "batch_size", "grad_accum", "epochs", "max_length", "train_limit", "dev_limit", "max_iter"):
         v = getattr(cfg, name, None)
         if v is not None and not v > 0:
             raise TaskError(f"--{name.replace('_', '-')} must be positive, not {v}")
-
-    for name in ("lr", "batch_size", "grad_accum", "epochs", "max_length", "train_limit", "dev_limit", "max_iter"):
-        positive(name)
     if getattr(cfg, "patience", 0) < 0:
         raise TaskError("--patience must be 0 (no early stopping) or more")
     if cfg.pooling not in POOLINGS:

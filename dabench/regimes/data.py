@@ -60,12 +60,6 @@ def train_split_of(spec: TaskSpec) -> str:
     raise TaskError(f"task {spec.name!r} declares no train split; fine-tuning and probing need one")
 
 
-def dev_split_of(spec: TaskSpec) -> str | None:
-    if spec.validation_split and spec.validation_split != spec.eval_split:
-        return spec.validation_split
-    return None
-
-
 def load_regime_data(
     spec: TaskSpec,
     data_dir: Path | None,
@@ -86,9 +80,8 @@ def load_regime_data(
     train = plan_task(spec, data_dir, split=train_split, overrides=overrides)
     train.examples = subset(train.examples, train_limit)
     dev = None
-    dev_split = dev_split_of(spec)
-    if dev_split is not None:
-        dev = plan_task(spec, data_dir, split=dev_split, overrides=overrides)
+    if spec.validation_split and spec.validation_split != spec.eval_split:
+        dev = plan_task(spec, data_dir, split=spec.validation_split, overrides=overrides)
         dev.examples = subset(dev.examples, dev_limit)
     elif need_dev:
         raise TaskError(f"task {spec.name!r} has no dev split apart from its evaluation split, and early stopping "

@@ -25,7 +25,7 @@ from torch import nn
 
 from dabench.metrics.base import Metric
 from dabench.progress import NullProgress, Progress
-from dabench.regimes.backbone import Backbone, Encoded, hidden_states, pool, resolve_pooling
+from dabench.regimes.backbone import Backbone, Encoded, pool, resolve_pooling
 from dabench.regimes.config import FinetuneConfig
 
 #: relative noise on lengths when bucketing batches (AllenNLP ``padding_noise``)
@@ -44,7 +44,7 @@ class Classifier(nn.Module):
         self.classifier = nn.Linear(hidden, n_labels)
 
     def forward(self, **batch: torch.Tensor) -> torch.Tensor:
-        h = pool(hidden_states(self.backbone, batch), batch["attention_mask"], self.pooling)
+        h = pool(self.backbone(**batch).last_hidden_state, batch["attention_mask"], self.pooling)
         return self.classifier(torch.tanh(self.feedforward(self.dropout(h))))
 
 

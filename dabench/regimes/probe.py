@@ -20,7 +20,7 @@ import torch
 
 from dabench.metrics.base import Metric
 from dabench.progress import NullProgress, Progress
-from dabench.regimes.backbone import Backbone, Encoded, hidden_states, pool, resolve_pooling
+from dabench.regimes.backbone import Backbone, Encoded, pool, resolve_pooling
 from dabench.regimes.config import ProbeConfig
 
 #: C used when the task has no dev split to choose it on
@@ -39,7 +39,7 @@ def extract_features(backbone: Backbone, data: Encoded, pooling: str, batch_size
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
         batch = backbone.batch(data, rows)
-        out[rows] = pool(hidden_states(model, batch), batch["attention_mask"], how).double().cpu().numpy()
+        out[rows] = pool(model(**batch).last_hidden_state, batch["attention_mask"], how).double().cpu().numpy()
         if advance is not None:
             advance(len(rows))
     return out
@@ -89,12 +89,9 @@ def probe_run(
     """Extract features of the three splits, choose C on dev, predict the test split."""
     progress = progress or NullProgress()
     start = time.perf_counter()
-    splits = {"train": train, "dev": dev, "test": test}
-    feats: dict[str, np.ndarray] = {}
-    for name, data in splits.items():
-        if data is not None:
-            feats[name] = extract_features(backbone, data, cfg.pooling, cfg.batch_size,
-                                           progress.task(f"{label} · features {name}", len(data)))
+    feats = {name: extract_features(backbone, data, cfg.pooling, cfg.batch_size,
+                                    progress.task(f"{label} · features {name}", len(data)))
+             for name, data in (("train", train), ("dev", dev), ("test", test)) if data is not None}
     dev_scores: dict[str, float] = {}
     best_c, best_clf = DEFAULT_C, None
     if dev is not None:

@@ -26,20 +26,20 @@ def num(x: float | None, digits: int = 3) -> str:
     return f"{x:.{digits}f}"
 
 
-def signed(x: float | None, digits: int = 3) -> str:
+def signed(x: float | None) -> str:
     """A difference, always with its sign (``+0.012``, ``-0.030``, ``+0.000``)."""
     if x is None:
         return "n/a"
     if abs(x) >= 1000:
         return f"{x:+.4g}"
-    out = f"{x:+.{digits}f}"
+    out = f"{x:+.3f}"
     return "+" + out[1:] if out.startswith("-") and float(out) == 0 else out
 
 
-def interval(ci: Iterable[float], digits: int = 3) -> str:
+def interval(ci: Iterable[float]) -> str:
     """``[lo, hi]`` with signs."""
     lo, hi = list(ci)
-    return f"[{signed(lo, digits)}, {signed(hi, digits)}]"
+    return f"[{signed(lo)}, {signed(hi)}]"
 
 
 def pval(p: float | None) -> str:
@@ -69,10 +69,9 @@ def ci_level(comparison: Mapping[str, Any]) -> float:
 
 def category_rank(category: str) -> tuple[int, str]:
     """Sort key: the three known categories first, in their fixed order, then others by name."""
-    try:
+    if category in CATEGORY_ORDER:
         return (CATEGORY_ORDER.index(category), "")
-    except ValueError:
-        return (len(CATEGORY_ORDER), category)
+    return (len(CATEGORY_ORDER), category)
 
 
 def categories_of(tasks: Iterable[Mapping[str, Any]]) -> list[str]:

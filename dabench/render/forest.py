@@ -1,10 +1,8 @@
-"""Forest plot of Δ with its confidence interval per task, grouped by category.
+"""Forest plot of Δ with its confidence interval per task, grouped by category: an SVG drawn
+with matplotlib (Agg), and a monospace text plot for Markdown and terminals.
 
-Two forms: an SVG drawn with matplotlib (Agg, no display), and a monospace text plot for
-Markdown and terminals. Both are pure functions of the comparison, and the SVG is
-byte-for-byte reproducible: a fixed ``svg.hashsalt`` for element ids, no date in the
-metadata, text kept as text (``svg.fonttype = none``) so no font file is embedded, and
-``$`` in task names is never interpreted as mathtext.
+The SVG is byte-for-byte reproducible: a fixed ``svg.hashsalt``, no date in the metadata, text
+kept as text (no embedded font) and no mathtext (a ``$`` in a task name stays literal).
 """
 
 from __future__ import annotations
@@ -113,18 +111,13 @@ def forest_svg(comparison: Mapping[str, Any], *, title: str | None = None) -> st
                 continue
             colour, marker = VERDICT_STYLE.get(r.verdict, VERDICT_STYLE["tie"])
             labels.append(r.label)
-            if not r.finite:
-                ax.annotate("no finite result", xy=(1.02, y), xycoords=("axes fraction", "data"), va="center",
-                            ha="left", fontsize=8, color=colour)
-                continue
-            ax.plot([r.lo, r.hi], [y, y], color=colour, lw=1.6, solid_capstyle="butt", zorder=2)
-            ax.plot([r.delta], [y], marker=marker, color=colour, markersize=6,
-                    markerfacecolor="white" if r.underpowered else colour, zorder=3, linestyle="none")
-            ax.annotate(
-                f"{fmt.signed(r.delta)} {fmt.interval((r.lo, r.hi))} {r.verdict}",
-                xy=(1.02, y), xycoords=("axes fraction", "data"), va="center", ha="left",
-                fontsize=8, color=colour,
-            )
+            if r.finite:
+                ax.plot([r.lo, r.hi], [y, y], color=colour, lw=1.6, solid_capstyle="butt", zorder=2)
+                ax.plot([r.delta], [y], marker=marker, color=colour, markersize=6,
+                        markerfacecolor="white" if r.underpowered else colour, zorder=3, linestyle="none")
+            ax.annotate(f"{fmt.signed(r.delta)} {fmt.interval((r.lo, r.hi))} {r.verdict}" if r.finite
+                        else "no finite result", xy=(1.02, y), xycoords=("axes fraction", "data"), va="center",
+                        ha="left", fontsize=8, color=colour)
         ax.set_yticks(ys, labels)
         for tick, r in zip(ax.get_yticklabels(), rows):
             if r.task is None:
@@ -158,7 +151,6 @@ def text_forest(comparison: Mapping[str, Any], width: int = 41) -> str:
     def col(x: float) -> int:
         return max(0, min(width - 1, round((x - x0) / (x1 - x0) * (width - 1))))
 
-    mark = {"win": "^", "tie": "o", "loss": "v"}
     label_w = max(len(r.label) for r in rows)
     lines = []
     for r in rows:
@@ -172,7 +164,7 @@ def text_forest(comparison: Mapping[str, Any], width: int = 41) -> str:
         for c in range(col(r.lo), col(r.hi) + 1):
             cells[c] = "-"
         cells[col(0.0)] = "|"
-        cells[col(r.delta)] = mark.get(r.verdict, "o")
+        cells[col(r.delta)] = VERDICT_STYLE.get(r.verdict, VERDICT_STYLE["tie"])[1]
         lines.append(
             f"  {r.label.ljust(label_w)} {''.join(cells)} {fmt.signed(r.delta)} {fmt.interval((r.lo, r.hi))} {r.verdict}"
         )

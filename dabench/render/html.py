@@ -1,14 +1,9 @@
 """Self-contained HTML report of a comparison: one file, no network assets, safe to open.
 
-- Every string from the comparison is escaped by Jinja2's autoescape; model outputs are
-  shown as text inside ``<td>``, never as markup.
-- The forest plot is an SVG inside an ``<img>`` data URI, where scripts can never run.
-- A Content-Security-Policy allows only this page's own script and style (by SHA-256 hash)
-  and ``data:`` images, so even a missed escape could not load or run anything.
-- The output is a pure function of the comparison: re-rendering the same JSON gives the same
-  bytes (no clock, deterministic SVG, dict order from the JSON).
-
-The leaderboard builds its pages from the same environment and partials (:func:`environment`).
+Jinja2 autoescapes every string from the comparison; the forest plot is an SVG in an ``<img>``
+data URI, where scripts never run; a Content-Security-Policy admits only the page's own script
+and style (by SHA-256 hash) and ``data:`` images. The output is a pure function of the
+comparison. The leaderboard builds its pages from the same :func:`environment` and partials.
 """
 
 from __future__ import annotations
@@ -25,6 +20,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from dabench._version import __version__
+from dabench.example_rows import TEXT_FIELDS
 from dabench.render import fmt
 from dabench.render.forest import forest_svg
 from dabench.comparison import as_dict
@@ -55,16 +51,8 @@ def page_assets() -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     """The Jinja2 environment: autoescape on for every template, undefined names are errors."""
-    env = Environment(
-        loader=PackageLoader("dabench.render", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters.update(num=fmt.num, signed=fmt.signed, interval=fmt.interval, pval=fmt.pval)
-    return env
+    return Environment(loader=PackageLoader("dabench.render", "templates"), autoescape=True,
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
 def svg_data_uri(svg: str) -> str:
@@ -77,7 +65,7 @@ def sort_key(x: Any) -> str:
     return "" if x is None else repr(float(x))
 
 
-def comparison_view(comparison: Any, *, forest_title: str | None = None) -> dict[str, Any]:
+def comparison_view(comparison: Any) -> dict[str, Any]:
     """Everything the templates show, formatted; strings stay raw here and are escaped by Jinja."""
     data = as_dict(comparison)
     cfg = data.get("config", {})
@@ -94,7 +82,7 @@ def comparison_view(comparison: Any, *, forest_title: str | None = None) -> dict
             "p": fmt.pval(t["p_value"]), "p_value": sort_key(t["p_value"]),
             "p_adjusted": fmt.pval(t["p_adjusted"]), "p_adjusted_value": sort_key(t["p_adjusted"]),
             "verdict": t["verdict"],
-            "mde": fmt.num(t.get("mde")) if t.get("mde") is not None else "n/a", "mde_value": sort_key(t.get("mde")),
+            "mde": fmt.num(t.get("mde")), "mde_value": sort_key(t.get("mde")),
             "flags": fmt.flags(t),
             "template_base": str(tmpl.get("base", "")), "template_adapted": str(tmpl.get("adapted", "")),
         })
@@ -105,8 +93,7 @@ def comparison_view(comparison: Any, *, forest_title: str | None = None) -> dict
     ]
     disagreements = [
         {"task": t["task"], "category": t["category"],
-         "rows": [{k: str(d.get(k, "")) for k in ("id", "input", "reference", "base_prediction", "adapted_prediction")}
-                  for d in t["disagreements"]]}
+         "rows": [{k: str(d.get(k, "")) for k in TEXT_FIELDS} for d in t["disagreements"]]}
         for t in ordered if t.get("disagreements")
     ]
     by_category = [{"category": cat, **fmt.verdict_counts(group)} for cat, group in fmt.grouped_tasks(ordered)]
@@ -125,7 +112,7 @@ def comparison_view(comparison: Any, *, forest_title: str | None = None) -> dict
         "secondary": secondary,
         "runs": run_rows(data),
         "disagreements": disagreements,
-        "forest_src": svg_data_uri(forest_svg(data, title=forest_title)),
+        "forest_src": svg_data_uri(forest_svg(data)),
         "signature_json": json.dumps(data.get("signature", {}), indent=2, sort_keys=True, ensure_ascii=False),
         "config_json": json.dumps(cfg, indent=2, sort_keys=True, ensure_ascii=False),
     }

@@ -1,12 +1,9 @@
 """JUnit XML of a gate result: one ``testcase`` per task, a ``failure`` with its reason.
 
-CI systems (GitHub Actions test reporters, GitLab, Jenkins, Azure) read this format to show
-a red or green check per task. The document follows the common JUnit/Ant layout:
-``testsuites > testsuite > (properties, testcase*)``, with ``tests``/``failures``/``errors``/
-``skipped``/``time`` counts; a passing task carries its reason in ``system-out``. Built
-with ElementTree, which escapes every attribute and text; characters XML 1.0 forbids are
-dropped. The timestamp is the comparison's own ``created`` time, so the file is a pure
-function of the comparison and the gate settings.
+The common JUnit/Ant layout CI systems read (``testsuites > testsuite > (properties, testcase*)``),
+built with ElementTree, which escapes every attribute and text; characters XML 1.0 forbids are
+dropped. The timestamp is the comparison's own ``created``, so the file is a pure function of the
+comparison and the gate settings.
 """
 
 from __future__ import annotations
@@ -49,26 +46,31 @@ def _status(t: Any) -> str:
     return "fail" if outcome == "fail" and t.tier != "advisory" else "pass"
 
 
-def render_junit(result: Any, *, created: str | None = None, suite_name: str | None = None) -> str:
-    """The JUnit XML document (a string) of a :class:`~dabench.gate.GateResult` or a
-    :class:`~dabench.gate_policy.PolicyResult` (an inconclusive task is ``skipped``).
-
-    ``created``: the comparison's ``created`` field, used as the suite's timestamp.
-    """
-    tasks = list(result.tasks)
-    status = [_status(t) for t in tasks]
-    failures = status.count("fail")
-    name = suite_name or (
-        f"dabench gate: {result.candidate.get('name', 'candidate')} vs {result.baseline.get('name', 'baseline')}"
-    )
-    counts = {"tests": str(len(tasks)), "failures": str(failures), "errors": "0",
-              "skipped": str(status.count("skipped")), "time": "0"}
+def _suites(name: str, created: str | None, tests: int, failures: int, errors: int,
+            skipped: int) -> tuple[ET.Element, ET.Element, ET.Element]:
+    """(root, suite, its properties): the ``testsuites > testsuite > properties`` skeleton."""
+    counts = dict(zip(("tests", "failures", "errors", "skipped", "time"),
+                      map(str, (tests, failures, errors, skipped, 0))))
     root = ET.Element("testsuites", {"name": "dabench gate", **counts})
     suite = ET.SubElement(root, "testsuite", {
         "name": _clean(name), **counts, "timestamp": _timestamp(created), "hostname": "dabench", "id": "0",
         "package": "dabench.gate",
     })
-    props = ET.SubElement(suite, "properties")
+    return root, suite, ET.SubElement(suite, "properties")
+
+
+def _document(root: ET.Element) -> str:
+    ET.indent(root, space="  ")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def render_junit(result: Any, *, created: str | None = None) -> str:
+    """The JUnit XML document of a :class:`~dabench.gate.GateResult` or a
+    :class:`~dabench.gate_policy.PolicyResult`, timestamped with the comparison's ``created``."""
+    tasks = list(result.tasks)
+    status = [_status(t) for t in tasks]
+    name = f"dabench gate: {result.candidate.get('name', 'candidate')} vs {result.baseline.get('name', 'baseline')}"
+    root, suite, props = _suites(name, created, len(tasks), status.count("fail"), 0, status.count("skipped"))
     policy = getattr(result, "policy", None)
     settings = (("policy", policy), ("family", result.family)) if policy else (
         ("mode", result.mode), ("margin", f"{result.margin:g}"))
@@ -95,16 +97,13 @@ def render_junit(result: Any, *, created: str | None = None, suite_name: str | N
                else f"{'PASS' if t.passed else 'FAIL'}: {t.reason}")
         )
         if state == "fail":
-            failure = ET.SubElement(case, "failure", {"message": _clean(f"{t.task}: {t.reason}"),
-                                                      "type": t.mode if policy else result.mode})
-            failure.text = details
+            ET.SubElement(case, "failure", {"message": _clean(f"{t.task}: {t.reason}"),
+                                            "type": t.mode if policy else result.mode}).text = details
         elif state == "skipped":
             ET.SubElement(case, "skipped", {"message": _clean(f"{t.task}: inconclusive: {t.reason}")})
+        if state != "fail":
             ET.SubElement(case, "system-out").text = details
-        else:
-            ET.SubElement(case, "system-out").text = details
-    ET.indent(root, space="  ")
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return _document(root)
 
 
 def write_junit(result: Any, path: str | Path, *, created: str | None = None) -> Path:
@@ -115,20 +114,14 @@ def write_junit(result: Any, path: str | Path, *, created: str | None = None) ->
     return path
 
 
-def render_junit_error(message: str, *, suite_name: str = "dabench gate") -> str:
+def render_junit_error(message: str) -> str:
     """A JUnit document for a gate that could not run: one ``testcase`` with an ``<error>``
     carrying ``message`` (the same one line the command printed), so CI shows why."""
-    counts = {"tests": "1", "failures": "0", "errors": "1", "skipped": "0", "time": "0"}
-    root = ET.Element("testsuites", {"name": "dabench gate", **counts})
-    suite = ET.SubElement(root, "testsuite", {"name": _clean(suite_name), **counts, "timestamp": _timestamp(None),
-                                              "hostname": "dabench", "id": "0", "package": "dabench.gate"})
-    ET.SubElement(suite, "properties")
+    root, suite, _ = _suites("dabench gate", None, 1, 0, 1, 0)
     case = ET.SubElement(suite, "testcase", {"name": "gate", "classname": "dabench.gate", "time": "0"})
-    error = ET.SubElement(case, "error", {"message": _clean(message.splitlines()[0] if message else "error"),
-                                          "type": "dabench.error"})
-    error.text = _clean(message)
-    ET.indent(root, space="  ")
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    ET.SubElement(case, "error", {"message": _clean(message.splitlines()[0] if message else "error"),
+                                  "type": "dabench.error"}).text = _clean(message)
+    return _document(root)
 
 
 def write_junit_error(path: str | Path, message: str) -> Path:

@@ -1,10 +1,8 @@
 """Markdown report of a comparison, for a pull request, an issue or a paper's appendix.
 
-The report is a pure function of the comparison dict: re-rendering the same JSON gives the
-same bytes. Every string that comes from the comparison (model names, paths, task names,
-inputs, references, predictions) goes through :func:`md_escape`, which makes HTML inert and
-neutralises Markdown syntax, so a model output cannot inject links, images or markup into a
-rendered page.
+A pure function of the comparison dict (the same JSON gives the same bytes). Every string from
+the comparison goes through :func:`md_escape`, so a model output cannot inject links, images or
+markup into a rendered page.
 """
 
 from __future__ import annotations
@@ -14,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from dabench.example_rows import TEXT_FIELDS
 from dabench.render import fmt
 from dabench.render.forest import text_forest
 from dabench.comparison import as_dict
@@ -58,11 +57,12 @@ def _table(header: list[str], align: str, rows: list[list[str]]) -> list[str]:
     return out
 
 
-def render_markdown(comparison: Any, *, forest_image: str | None = None, disagreements: bool = True) -> str:
+def render_markdown(comparison: Any, *, forest_image: str | None = None) -> str:
     """The Markdown report. ``forest_image``: a relative path of the forest-plot SVG to link
     (written beside the report by ``dabench report --out``); the text forest plot is always in."""
     data = as_dict(comparison)
     tasks = data["tasks"]
+    ordered = [t for _, group in fmt.grouped_tasks(tasks) for t in group]
     base, adapted = data["base"], data["adapted"]
     level = fmt.pct(fmt.ci_level(data))
     lines: list[str] = [f"# dabench report: {md_escape(adapted['name'])} vs {md_escape(base['name'])}", ""]
@@ -75,27 +75,21 @@ def render_markdown(comparison: Any, *, forest_image: str | None = None, disagre
               "adjusted p-value is below alpha, otherwise a tie.", ""]
 
     lines += ["## Verdicts by category", ""]
-    rows = []
-    for cat, group in fmt.grouped_tasks(tasks):
-        c = fmt.verdict_counts(group)
-        rows.append([md_escape(cat), str(c["win"]), str(c["tie"]), str(c["loss"])])
-    c = fmt.verdict_counts(tasks)
-    rows.append(["**all**", f"**{c['win']}**", f"**{c['tie']}**", f"**{c['loss']}**"])
+    rows = [[md_escape(cat), *map(str, fmt.verdict_counts(group).values())] for cat, group in fmt.grouped_tasks(tasks)]
+    rows.append(["**all**", *(f"**{k}**" for k in fmt.verdict_counts(tasks).values())])
     lines += _table(["category", "win", "tie", "loss"], "lrrr", rows) + [""]
 
     lines += ["## Per-task results", ""]
     rows = []
-    for _, group in fmt.grouped_tasks(tasks):
-        for t in group:
-            tmpl = t.get("templates") or {}
-            rows.append([
-                md_escape(t["task"]), md_escape(t["category"]), md_escape(t["metric"]), str(t["n"]),
-                md_escape(score(t, "base")), md_escape(score(t, "adapted")), fmt.signed(t["delta"]), fmt.interval(t["ci"]),
-                fmt.pval(t["p_value"]), fmt.pval(t["p_adjusted"]), f"**{t['verdict']}**",
-                fmt.num(t.get("mde")) if t.get("mde") is not None else "n/a",
-                md_escape(", ".join(fmt.flags(t))) or "",
-                f"{md_escape(tmpl.get('base', ''))} / {md_escape(tmpl.get('adapted', ''))}" if tmpl else "",
-            ])
+    for t in ordered:
+        tmpl = t.get("templates") or {}
+        rows.append([
+            md_escape(t["task"]), md_escape(t["category"]), md_escape(t["metric"]), str(t["n"]),
+            md_escape(score(t, "base")), md_escape(score(t, "adapted")), fmt.signed(t["delta"]), fmt.interval(t["ci"]),
+            fmt.pval(t["p_value"]), fmt.pval(t["p_adjusted"]), f"**{t['verdict']}**", fmt.num(t.get("mde")),
+            md_escape(", ".join(fmt.flags(t))),
+            f"{md_escape(tmpl.get('base', ''))} / {md_escape(tmpl.get('adapted', ''))}" if tmpl else "",
+        ])
     lines += _table(
         ["task", "category", "metric", "n", "base", "adapted", "Δ", f"{level}% CI", "p", "adj. p", "verdict",
          "MDE", "flags", "template (base / adapted)"],
@@ -119,8 +113,7 @@ def render_markdown(comparison: Any, *, forest_image: str | None = None, disagre
         lines += [f"![Forest plot of Δ with {level}% CI by category]({forest_image})", ""]
     lines += [_fenced(text_forest(data), "text"), ""]
 
-    secondary = [(t, name, s) for _, group in fmt.grouped_tasks(tasks) for t in group
-                 for name, s in sorted((t.get("secondary") or {}).items())]
+    secondary = [(t, name, s) for t in ordered for name, s in sorted((t.get("secondary") or {}).items())]
     if secondary:
         lines += ["## Secondary metrics", ""]
         lines += _table(
@@ -129,21 +122,16 @@ def render_markdown(comparison: Any, *, forest_image: str | None = None, disagre
               fmt.signed(s.get("delta"))] for t, name, s in secondary],
         ) + [""]
 
-    if disagreements and any(t.get("disagreements") for t in tasks):
+    if any(t.get("disagreements") for t in tasks):
         lines += ["## Where the models disagree", "",
                   "A sample of examples per task on which the two models predicted differently (texts cut at 200 "
                   "characters).", ""]
-        for _, group in fmt.grouped_tasks(tasks):
-            for t in group:
-                if not t.get("disagreements"):
-                    continue
+        for t in ordered:
+            if t.get("disagreements"):
                 lines += [f"### {md_escape(t['task'])} ({md_escape(t['category'])})", ""]
-                lines += _table(
-                    ["id", "input", "reference", "base", "adapted"], "lllll",
-                    [[md_escape(d.get("id", ""), 60), md_escape(d.get("input", ""), 200),
-                      md_escape(d.get("reference", ""), 100), md_escape(d.get("base_prediction", ""), 100),
-                      md_escape(d.get("adapted_prediction", ""), 100)] for d in t["disagreements"]],
-                ) + [""]
+                lines += _table(["id", "input", "reference", "base", "adapted"], "lllll",
+                                [[md_escape(d.get(k, ""), cut) for k, cut in zip(TEXT_FIELDS, (60, 200, 100, 100, 100))]
+                                 for d in t["disagreements"]]) + [""]
 
     lines += ["## Signature", "", "Everything needed to reproduce these numbers:", ""]
     lines += [_fenced(json.dumps(data.get("signature", {}), indent=2, sort_keys=True, ensure_ascii=True), "json"), ""]

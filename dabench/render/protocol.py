@@ -1,9 +1,7 @@
 """The protocol line of a report: one sentence saying how a comparison's statistics were done.
 
-It joins the regime's part (:mod:`dabench.render.regime_fmt`: what was fine-tuned, probed or
-measured) with the resampling, the test, the interval, the multiplicity correction and the
-options, in the words of :mod:`dabench.render.fmt`. It sits above both, so the number
-formatting module stays a leaf that every output (and the regime wording) can use.
+It joins the regime's part (:mod:`dabench.render.regime_fmt`) with the resampling, test,
+interval, correction and options; it sits above both, so :mod:`dabench.render.fmt` stays a leaf.
 """
 
 from __future__ import annotations

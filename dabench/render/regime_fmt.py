@@ -1,10 +1,6 @@
-"""How the reports describe fine-tune, probe and intrinsic comparisons.
-
-A prompting comparison's per-task score is one number per model; a fine-tune comparison's is
-the mean over seeds, and a reader needs the spread (DSP reports mean ± sd) and the training
-runs behind it; an intrinsic comparison's headline is −log perplexity, which reads better
-next to the perplexity itself. Every renderer takes those strings from here, so the Markdown,
-HTML and terminal outputs agree.
+"""How the reports describe fine-tune, probe and intrinsic comparisons: mean ± sd over seeds and
+the training runs behind it, or the perplexity beside the −log perplexity headline. Every renderer
+takes those strings from here, so the Markdown, HTML and terminal outputs agree.
 """
 
 from __future__ import annotations

@@ -91,8 +91,7 @@ def sweep_html(sweep: Mapping[str, Any]) -> str:
             f"({escape(str(sweep['config']['correction']))}, α = {sweep['config']['alpha']:g}). Markers: ▲ win, "
             "▼ loss, ● tie; bars: CIs.</p>"]
     for category, members in fmt.grouped_tasks(tasks):
-        names = [t["task"] for t in members]
-        body += [f"<h2>{escape(category)}</h2>", trajectory_svg(sweep, category, names)]
+        body += [f"<h2>{escape(category)}</h2>", trajectory_svg(sweep, category, [t["task"] for t in members])]
     body.append("<h2>Forgetting onset</h2><table><tr><th>task</th><th>first significant loss</th></tr>")
     for task, step in sweep["forgetting_onset"].items():
         body.append(f"<tr><td>{escape(task)}</td><td>{escape(str(step)) if step is not None else 'none'}</td></tr>")

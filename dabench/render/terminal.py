@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Console, JustifyMethod
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from dabench.render.fmt import CORRECTION_NAMES, ci_level, pct
+from dabench.render.regime_fmt import regime_of, score, seeds_test
 
 _VERDICT_STYLE = {"win": "bold green", "tie": "yellow", "loss": "bold red"}
 
 
-def _fmt(x: float | None, digits: int = 4) -> str:
-    return "—" if x is None else f"{x:.{digits}f}"
-
-
 def _score(task: dict[str, Any], side: str) -> str:
     """mean ± sd over fine-tuning seeds, or the score with its perplexity, else 4 decimals."""
-    from dabench.render.regime_fmt import score
-
-    return score(task, side) if task.get("regime") else _fmt(task[side])
+    if task.get("regime"):
+        return score(task, side)
+    return "—" if task[side] is None else f"{task[side]:.4f}"
 
 
 def _p(x: float) -> str:
@@ -28,17 +27,10 @@ def _p(x: float) -> str:
 
 def comparison_table(data: dict[str, Any]) -> Table:
     """A table of one comparison dict: task, category, metric, n, base, adapted, Δ, CI, p, adjusted p, verdict."""
-    cfg = data.get("config", {})
-    title = f"{data['adapted']['name']} vs {data['base']['name']}"
-    ci_pct = 100 * (1 - cfg.get("alpha", 0.05))
-    table = Table(title=title, caption=_caption(data))
-    columns: tuple[tuple[str, JustifyMethod], ...] = (
-        ("task", "left"), ("category", "left"), ("metric", "left"), ("n", "right"), ("base", "right"),
-        ("adapted", "right"), ("Δ", "right"), (f"{ci_pct:g}% CI", "right"), ("p", "right"),
-        ("adj. p", "right"), ("verdict", "left"),
-    )
-    for col, justify in columns:
-        table.add_column(col, justify=justify)
+    table = Table(title=f"{data['adapted']['name']} vs {data['base']['name']}", caption=_caption(data))
+    for col in ("task", "category", "metric", "n", "base", "adapted", "Δ", f"{pct(ci_level(data))}% CI", "p", "adj. p",
+                "verdict"):
+        table.add_column(col, justify="left" if col in ("task", "category", "metric", "verdict") else "right")
     for t in data["tasks"]:
         verdict = t["verdict"] + (" (underpowered)" if t.get("underpowered") else "")
         table.add_row(
@@ -52,9 +44,6 @@ def comparison_table(data: dict[str, Any]) -> Table:
 def _caption(data: dict[str, Any]) -> str:
     s = data["summary"]
     cfg = data.get("config", {})
-    from dabench.render.fmt import CORRECTION_NAMES
-    from dabench.render.regime_fmt import regime_of, seeds_test
-
     corr = CORRECTION_NAMES.get(cfg.get("correction", "holm"), cfg.get("correction"))
     regime = regime_of(data)
     where = "" if regime == "prompt" else f"regime {regime}: "

@@ -1,15 +1,12 @@
 """Paired statistics for head-to-head comparisons (pure numpy/scipy; knows nothing of models).
 
-Public surface (see docs/statistics.md):
-
-- :func:`paired_test` → :class:`PairedResult`: paired bootstrap CI (percentile or BCa), paired
-  permutation p (exact when small), exact McNemar for binary outcomes, MDE; optional clusters.
-- :func:`paired_test_seeds` → :class:`SeedsResult`: paired test over seeds × examples (variance
-  components from examples and seeds, Welch–Satterthwaite t).
-- :func:`adjust_pvalues`: Holm (default) or Benjamini–Hochberg across the tasks of a comparison.
-- :func:`decide`: win / tie / loss, TOST equivalence, non-inferiority, underpowered flag.
-- :func:`summarize`: win/tie/loss shares across many comparisons.
-- :func:`mcnemar_exact`, :func:`mcnemar_from_outcomes`, :func:`minimum_detectable_effect`.
+Public surface (see docs/statistics.md): :func:`paired_test` → :class:`PairedResult` (paired
+bootstrap CI, percentile or BCa; paired permutation p, exact when small; exact McNemar for
+binary outcomes; MDE; optional clusters), :func:`paired_test_seeds` → :class:`SeedsResult`
+(seeds × examples, Welch–Satterthwaite t), :func:`adjust_pvalues` (Holm or Benjamini–Hochberg
+across a comparison's tasks), :func:`decide` (win / tie / loss, TOST equivalence,
+non-inferiority, underpowered), :func:`summarize` (win/tie/loss shares across comparisons),
+:func:`mcnemar_exact`, :func:`mcnemar_from_outcomes`, :func:`minimum_detectable_effect`.
 """
 
 from dabench.stats.decision import DEFAULT_MDE_THRESHOLD, decide, summarize

@@ -15,14 +15,10 @@ from dabench.stats._units import BLOCK_ELEMENTS, Units
 _HAS_BITCOUNT = hasattr(np, "bitwise_count")
 
 
-def block_size(width: int, total: int) -> int:
-    """Resamples per block so that a ``(block, width)`` float64 temporary stays bounded."""
-    return max(1, min(total, BLOCK_ELEMENTS // max(1, width)))
-
-
 def blocks(total: int, width: int) -> Iterator[tuple[int, int]]:
-    """``(start, stop)`` ranges covering ``total`` resamples in bounded blocks."""
-    step = block_size(width, total)
+    """``(start, stop)`` ranges covering ``total`` resamples in blocks whose ``(block, width)``
+    float64 temporaries stay bounded."""
+    step = max(1, min(total, BLOCK_ELEMENTS // max(1, width)))
     for lo in range(0, total, step):
         yield lo, min(total, lo + step)
 
@@ -45,12 +41,9 @@ def _times(counts: np.ndarray, matrix: Any) -> np.ndarray:
 def summed_pair(units: Units, type_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Summed statistics of both models on resamples given as per-type counts ``(b, T)``.
 
-    The adapted sums are the base sums plus the counted *differences* of the discordant types:
-    ``S_a = counts @ base + counts[:, disc] @ (adapted - base)[disc]``. Identical statistics
-    therefore give bitwise-identical sums on any CPU and BLAS (``S_b + 0`` is ``S_b``), so a
-    model compared with itself has Δ* = 0 exactly in every resample: no BLAS kernel can sum two
-    equal columns in different orders, because there is only one column. Concordant types
-    contribute the same rounding to both models, whatever their number.
+    ``S_a = counts @ base + counts[:, disc] @ (adapted - base)[disc]``: identical statistics give
+    bitwise-identical sums on any CPU and BLAS (``S_b + 0`` is ``S_b``; there is no second column
+    to sum in another order), so a model compared with itself has Δ* = 0 in every resample.
     """
     counts = np.asarray(type_counts, dtype=np.float64)
     sum_b = _times(counts, units.base_matrix)

@@ -1,18 +1,15 @@
 """Resampling units of a paired comparison, compressed to their distinct rows.
 
-A paired comparison resamples *units*: examples, or clusters of examples when the task has a
-cluster key. For a decomposable metric a unit is fully described by its summed statistics
-under each model, and many units are identical (a 13-class confusion row of a paired example
-is one of at most 13³ triples (reference, base prediction, adapted prediction)). Drawing G
-units with replacement is, in distribution, drawing multinomial counts over the distinct unit
-*types* with probabilities proportional to how many units share each type, so every resampling
-routine works on ``T`` types with multiplicities instead of ``G`` units. The answer is the same
-distribution; only the cost changes (``O(B·T)`` instead of ``O(B·G)``).
+A paired comparison resamples *units*: examples, or clusters when the task has a cluster key.
+For a decomposable metric a unit is its summed statistics under each model, and many units are
+identical (a 13-class confusion row is one of at most 13³ (reference, base, adapted) triples).
+Drawing G units with replacement is, in distribution, drawing multinomial counts over the
+distinct unit *types* in proportion to their multiplicities: the same distribution at a cost
+of ``O(B·T)`` instead of ``O(B·G)``.
 
-Non-decomposable metrics (Spearman) are scored with :meth:`Metric.score_resamples` on
-per-row counts. Without clusters the rows are the distinct example rows themselves (a resample
-that repeats a row is a count on that row, so collapsing identical rows changes nothing).
-With clusters the rows stay the examples and each row points at its cluster.
+Non-decomposable metrics (Spearman) are scored by :meth:`Metric.score_resamples` on per-row
+counts: without clusters the rows are the distinct example rows (a repeated row is a count on
+it), with clusters the examples, each pointing at its cluster.
 """
 
 from __future__ import annotations
@@ -53,16 +50,18 @@ class Units:
     discordant: np.ndarray
     #: True when the units are clusters given by the caller
     clustered: bool = False
-    #: derived once in ``__post_init__`` (see the properties below); not arguments, not compared
-    _discordant_index: np.ndarray = field(init=False, repr=False, compare=False)
-    _base_matrix: np.ndarray | sparse.csr_matrix = field(init=False, repr=False, compare=False)
-    _diff: np.ndarray | sparse.csr_matrix = field(init=False, repr=False, compare=False)
+    #: derived in ``__post_init__``: the discordant types' indices (in type order), the base rows for
+    #: products with counts, and ``adapted − base`` on the discordant types ``(Td, k)``; the two
+    #: matrices are sparse (CSR) when mostly zeros, as confusion-cell statistics are
+    discordant_index: np.ndarray = field(init=False, repr=False, compare=False)
+    base_matrix: np.ndarray | sparse.csr_matrix = field(init=False, repr=False, compare=False)
+    diff: np.ndarray | sparse.csr_matrix = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         disc = np.flatnonzero(self.discordant)
-        object.__setattr__(self, "_discordant_index", disc)
-        object.__setattr__(self, "_base_matrix", _maybe_sparse(self.base))
-        object.__setattr__(self, "_diff", _maybe_sparse(self.adapted[disc] - self.base[disc]))
+        object.__setattr__(self, "discordant_index", disc)
+        object.__setattr__(self, "base_matrix", _maybe_sparse(self.base))
+        object.__setattr__(self, "diff", _maybe_sparse(self.adapted[disc] - self.base[disc]))
 
     @property
     def n_types(self) -> int:
@@ -71,22 +70,6 @@ class Units:
     @property
     def decomposable(self) -> bool:
         return bool(self.metric.decomposable)
-
-    @property
-    def base_matrix(self) -> np.ndarray | sparse.csr_matrix:
-        """The base rows ``(R, k)`` for products with counts: sparse (CSR) when mostly zeros,
-        as confusion-cell statistics are."""
-        return self._base_matrix
-
-    @property
-    def discordant_index(self) -> np.ndarray:
-        """Indices of the discordant types, in type order."""
-        return self._discordant_index
-
-    @property
-    def diff(self) -> np.ndarray | sparse.csr_matrix:
-        """``adapted − base`` on the discordant types, ``(Td, k)`` (sparse when mostly zeros)."""
-        return self._diff
 
     def row_counts(self, type_counts: np.ndarray) -> np.ndarray:
         """Per-row counts from per-type counts ``(b, T) -> (b, R)``."""
@@ -159,10 +142,7 @@ def distinct_rows(*arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 def _rows_equal(a: np.ndarray, reps: np.ndarray, inverse: np.ndarray) -> bool:
     step = max(1, BLOCK_ELEMENTS // max(1, a.shape[1]))
-    for lo in range(0, a.shape[0], step):
-        if not np.array_equal(a[lo : lo + step], reps[inverse[lo : lo + step]]):
-            return False
-    return True
+    return all(np.array_equal(a[lo : lo + step], reps[inverse[lo : lo + step]]) for lo in range(0, a.shape[0], step))
 
 
 def cluster_sums(stats: np.ndarray, codes: np.ndarray, n_clusters: int) -> np.ndarray:
@@ -178,10 +158,14 @@ def build_units(
     base_stats: Any,
     adapted_stats: Any,
     clusters: Sequence[Hashable] | None = None,
+    condition: bool = True,
 ) -> Units:
-    """Units of the comparison of ``adapted_stats`` against ``base_stats`` on the same examples."""
-    base = metric.condition(as_stats(base_stats, "base statistics"))
-    adapted = metric.condition(as_stats(adapted_stats, "adapted statistics"))
+    """Units of the comparison of ``adapted_stats`` against ``base_stats`` on the same examples
+    (``condition=False``: the statistics are used as given, not through :meth:`Metric.condition`)."""
+    base = as_stats(base_stats, "base statistics")
+    adapted = as_stats(adapted_stats, "adapted statistics")
+    if condition:
+        base, adapted = metric.condition(base), metric.condition(adapted)
     if base.shape != adapted.shape:
         raise PairingError(
             f"base and adapted statistics differ in shape ({base.shape} vs {adapted.shape}); "

@@ -81,14 +81,12 @@ def percentile_interval(deltas: np.ndarray, level: float) -> tuple[float, float]
 def bca_parameters(deltas: np.ndarray, delta: float, jack: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
     """Bias correction z0 and acceleration a of the BCa interval.
 
-    z0 counts resamples below Δ, ties (within :func:`tolerance`) as half: a Δ* that equals Δ
-    mathematically but was summed in another order is a tie, as scipy's would be.
-
-    ``jack`` holds leave-one-unit-out Δ for each unit type, ``weights`` how many units share
-    the type (the jackknife runs over all units).
+    z0 counts resamples below Δ, ties as half: a Δ* within :func:`tolerance` of Δ (equal but
+    summed in another order) is a tie, as scipy's would be. ``jack``: leave-one-unit-out Δ per
+    unit type; ``weights``: units per type (the jackknife runs over all units).
     """
     B = deltas.shape[0]
-    tol = tolerance(delta)  # a resample equal to Δ up to rounding is a tie, as in the p-values
+    tol = tolerance(delta)
     below = np.count_nonzero(deltas < delta - tol) + np.count_nonzero(deltas <= delta + tol)
     z0 = float(ndtri(below / (2.0 * B)))
     w = np.asarray(weights, dtype=np.float64)
@@ -101,12 +99,8 @@ def bca_parameters(deltas: np.ndarray, delta: float, jack: np.ndarray, weights: 
 
 def bca_interval(deltas: np.ndarray, z0: float, a: float, level: float) -> tuple[float, float] | None:
     """BCa interval at confidence ``level``; None when it is undefined (degenerate resamples)."""
-    alpha = (1.0 - level) / 2.0
-    z = float(ndtri(alpha))
-    probs = []
-    for zz in (z, -z):
-        num = z0 + zz
-        probs.append(float(ndtr(z0 + num / (1.0 - a * num))))
+    z = float(ndtri((1.0 - level) / 2.0))
+    probs = [float(ndtr(z0 + num / (1.0 - a * num))) for num in (z0 + z, z0 - z)]
     if not all(np.isfinite(probs)):
         return None
     lo, hi = np.quantile(deltas, probs)

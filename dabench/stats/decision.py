@@ -1,19 +1,16 @@
-"""Verdicts per task and summaries across comparisons.
+"""Verdicts per task and summaries across comparisons (see docs/statistics.md).
 
-- ``verdict``: ``win`` / ``loss`` when the (multiplicity-adjusted) p-value is below α, the
-  sign taken from Δ (and the metric's direction); otherwise ``tie``.
-- ``equivalent`` (with a margin m): TOST at level α, i.e. the (1 − 2α) interval of Δ lies
-  inside (−m, m).
-- ``non_inferior`` (with a margin m): the lower bound of the (1 − 2α) interval is above −m
-  (for a lower-is-better metric: the upper bound is below +m).
-- ``underpowered``: the verdict is a tie and the minimum detectable effect (80% power) exceeds
-  the margin, or :data:`DEFAULT_MDE_THRESHOLD` when no margin is given: a tie from a test that
-  could not have detected an effect of that size is not evidence of "no effect".
-- No margin claim from a degenerate interval: with fewer than :data:`MIN_MARGIN_UNITS`
-  resampling units, or resamples without spread (the models agree on every unit, so the interval
-  collapses to [Δ, Δ]) unless the test's own MDE shows the data could have revealed a
-  difference as large as the margin, ``equivalent`` and ``non_inferior`` are False and
-  ``reason`` says why.
+- ``verdict``: ``win`` / ``loss`` when the (multiplicity-adjusted) p-value is below α, by the
+  sign of Δ and the metric's direction; otherwise ``tie``.
+- ``equivalent`` (margin m): TOST at level α, i.e. the (1 − 2α) interval of Δ lies inside (−m, m).
+- ``non_inferior`` (margin m): that interval's lower bound is above −m (for a lower-is-better
+  metric: its upper bound below +m).
+- ``underpowered``: a tie whose minimum detectable effect (80% power) exceeds the margin, or
+  :data:`DEFAULT_MDE_THRESHOLD` without one: such a tie is no evidence of "no effect".
+- No margin claim rests on fewer than :data:`MIN_MARGIN_UNITS` resampling units, nor on
+  resamples without spread (the interval collapses to [Δ, Δ]) unless the MDE shows the data
+  could reveal a difference as large as the margin: ``equivalent`` and ``non_inferior`` are
+  then False and ``reason`` says why.
 """
 
 from __future__ import annotations
@@ -105,15 +102,14 @@ def summarize(decisions: Iterable[Mapping[str, Any] | str]) -> dict[str, Any]:
     or bare verdict strings), as in head-to-head studies of adapted models."""
     counts = {v: 0 for v in VERDICTS}
     flags = {"underpowered": 0, "equivalent": 0, "non_inferior": 0}
-    total = 0
     for d in decisions:
         verdict = d if isinstance(d, str) else d["verdict"]
         if verdict not in counts:
             raise ValueError(f"unknown verdict {verdict!r}; expected one of {', '.join(VERDICTS)}")
         counts[verdict] += 1
-        total += 1
         if not isinstance(d, str):
             for key in flags:
                 flags[key] += int(bool(d.get(key)))
+    total = sum(counts.values())
     shares = {v: (counts[v] / total if total else float("nan")) for v in VERDICTS}
     return {"n": total, **counts, "shares": shares, **flags}

@@ -91,18 +91,9 @@ class PairedResult:
     def from_dict(cls, data: dict[str, Any]) -> "PairedResult":
         """Inverse of :meth:`to_dict` (without resamples: :meth:`interval` then offers only
         the result's own two levels)."""
-        fields = dict(data)
-        fields["ci"] = tuple(fields["ci"])
-        fields["ci_tost"] = tuple(fields["ci_tost"])
-        fields = {k: (float("nan") if v is None and k in ("se", "mde") else v) for k, v in fields.items()}
+        fields: dict[str, Any] = {k: (float("nan") if v is None and k in ("se", "mde") else v) for k, v in data.items()}
+        fields["ci"], fields["ci_tost"] = tuple(data["ci"]), tuple(data["ci_tost"])
         return cls(**fields)
-
-
-def min_resamples(alpha: float) -> int:
-    """Fewest resamples that can support a level-``alpha`` answer: the (1 − α) interval takes
-    its bounds at the α/2 and 1 − α/2 quantiles, which need at least one resample in each
-    tail (B ≥ 2/α: 40 at α = 0.05), and then a (count + 1)/(B + 1) p-value can fall below α."""
-    return math.ceil(2.0 / alpha - 1e-9)
 
 
 def check_common(resamples: int, seed: int, alpha: float, ci_method: str, margin: float | None) -> None:
@@ -111,7 +102,9 @@ def check_common(resamples: int, seed: int, alpha: float, ci_method: str, margin
         raise ValueError("seed must be a non-negative integer")
     if not 0.0 < alpha < 0.5:
         raise ValueError("alpha must lie in (0, 0.5)")
-    need = min_resamples(alpha)
+    # the (1 − α) interval's bounds, the α/2 and 1 − α/2 quantiles, need a resample in each tail
+    # (B ≥ 2/α: 40 at α = 0.05); then a (count + 1)/(B + 1) p-value can fall below α
+    need = math.ceil(2.0 / alpha - 1e-9)
     if int(resamples) < need:
         raise ValueError(f"resamples={int(resamples)} is too few for alpha={alpha:g}: the interval's tails need at "
                          f"least {need} resamples (10000 recommended)")
@@ -167,8 +160,8 @@ def paired_test(
             notes.append("BCa interval undefined (degenerate resamples); percentile interval used")
             used, bca = "percentile", None
 
-    perm = permutation_test(units, perm_rng, int(resamples), exact_limit)
-    p_values = {"bootstrap": p_boot, "permutation": perm.p_value}
+    p_perm, perm_method = permutation_test(units, perm_rng, int(resamples), exact_limit)
+    p_values = {"bootstrap": p_boot, "permutation": p_perm}
     outcomes = _binary_mean_outcomes(units) if metric.binary_outcome else None
     if outcomes is not None:
         p_values["mcnemar"] = mcnemar_exact(*outcomes)
@@ -194,9 +187,9 @@ def paired_test(
         ci=(0.0, 0.0),
         ci_tost=(0.0, 0.0),
         se=se,
-        p_value=perm.p_value,
+        p_value=p_perm,
         p_values=p_values,
-        permutation_method=perm.method,
+        permutation_method=perm_method,
         mde=mde,
         alpha=alpha,
         margin=margin,

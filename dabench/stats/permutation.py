@@ -17,7 +17,6 @@ Units whose two outputs are identical are unchanged by a swap and never drawn.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import binom
@@ -31,46 +30,32 @@ from dabench.stats.mcnemar import mcnemar_exact
 EXACT_LIMIT = 1 << 16
 
 
-@dataclass(frozen=True)
-class PermutationResult:
-    """A permutation p-value and how it was obtained (``"exact"``, ``"mcnemar"`` or ``"sampled"``)."""
-
-    p_value: float
-    method: str
-    resamples: int
-
-
-def n_configurations(units: Units) -> int:
-    """Number of distinct swap configurations (product of mult + 1 over discordant types)."""
-    return math.prod(int(m) + 1 for m in units.mult[units.discordant])
-
-
 def permutation_test(
     units: Units,
     rng: np.random.Generator,
     resamples: int = 10_000,
     exact_limit: int = EXACT_LIMIT,
-) -> PermutationResult:
-    """Two-sided paired permutation p-value of Δ for the comparison described by ``units``."""
+) -> tuple[float, str]:
+    """Two-sided paired permutation p-value of Δ for the comparison described by ``units``, and
+    how it was obtained (``"exact"``, ``"mcnemar"`` or ``"sampled"``)."""
     sb, sa = _resample.observed(units)
     delta = sa - sb
     if not units.discordant.any():
-        return PermutationResult(1.0, "exact", 0)
+        return 1.0, "exact"
     binary = _binary_mean_outcomes(units)
     if binary is not None:
-        wins, losses = binary
-        return PermutationResult(mcnemar_exact(wins, losses), "mcnemar", 0)
+        return mcnemar_exact(*binary), "mcnemar"
     tol = tolerance(delta)
     mult = units.mult[units.discordant]
-    if n_configurations(units) <= exact_limit:
-        return PermutationResult(_exact(units, mult, delta, tol), "exact", 0)
+    if math.prod(int(m) + 1 for m in mult) <= exact_limit:  # distinct swap configurations
+        return _exact(units, mult, delta, tol), "exact"
     extreme = 0
     width = max(_resample.score_width(units), _resample.flip_width(mult))
     for lo, hi in _resample.blocks(resamples, width):
         flips = _resample.draw_flips(rng, mult, hi - lo)
         pb, pa = _resample.score_flips(units, flips)
         extreme += int(np.count_nonzero(np.abs(pa - pb) >= abs(delta) - tol))
-    return PermutationResult(min(1.0, (extreme + 1) / (resamples + 1)), "sampled", resamples)
+    return min(1.0, (extreme + 1) / (resamples + 1)), "sampled"
 
 
 def _exact(units: Units, mult: np.ndarray, delta: float, tol: float) -> float:
@@ -89,9 +74,7 @@ def _binary_mean_outcomes(units: Units) -> tuple[int, int] | None:
     """(adapted-only wins, base-only wins) when Δ is a difference of means of 0/1 outcomes
     over independent examples, else None."""
     metric = units.metric
-    if not (metric.binary_outcome and metric.decomposable) or units.row_type is not None:
-        return None
-    if units.n_units != units.n_examples:  # clustered
+    if not (metric.binary_outcome and metric.decomposable) or units.n_units != units.n_examples:  # clustered
         return None
     pb = metric.per_example(units.base)
     pa = metric.per_example(units.adapted)

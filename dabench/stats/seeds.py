@@ -1,29 +1,20 @@
-"""Paired test for models trained with several seeds (fine-tuning regime).
+"""Paired test for models trained with several seeds (fine-tuning regime; see docs/statistics.md).
 
 Each model has S runs (seeds) scored on the same n examples; Δ̂ = mean over adapted runs −
-mean over base runs. Two sources make Δ̂ uncertain, and the test estimates each once:
+mean over base runs has two sources of uncertainty, each estimated once:
 
-- **seeds** (training randomness): given the examples, runs are independent draws, so
-  ``V_seeds = s²_a / S_a + s²_b / S_b`` with s² the sample variance (ddof = 1) of each model's
-  run scores. It counts everything that changes from run to run, including the run-specific
-  noise of each example's outcome.
-- **examples** (the test set is a sample): the variance over test sets of what the two
-  procedures would score with infinitely many seeds. One bootstrap of the examples (or
-  clusters), **shared by every run of both models**, scores every run on every resample; the
-  covariance of two *different* runs' resampled scores holds only what the runs have in common
-  (the examples), not their own noise, so
-  ``V_examples = C̄_aa + C̄_bb − 2·C̄_ab`` with C̄_mm the mean covariance between distinct runs
-  of model m and C̄_ab the mean covariance between a base and an adapted run.
+- **seeds**: ``V_seeds = s²_a / S_a + s²_b / S_b`` (s²: sample variance, ddof = 1, of a model's
+  run scores) counts everything that changes from run to run.
+- **examples**: one bootstrap of the examples (or clusters), **shared by every run of both
+  models**; the covariance of two *different* runs' resampled scores holds only what they have
+  in common (the examples, not their own noise), so ``V_examples = C̄_aa + C̄_bb − 2·C̄_ab``
+  (mean covariance between distinct runs of a model, and between a base and an adapted run).
 
-``SE² = V_examples + V_seeds``; the reference distribution is Student's t with
-Welch–Satterthwaite degrees of freedom (S_m − 1 for each model's seed variance, G − 1 for the
-example part), so three seeds per model are not treated as if their variance were known.
-
-Why not the two-level (hierarchical) bootstrap that resamples examples and then each model's
-seeds? It counts run-level noise twice (once through the examples, once through the seeds)
-and, with S seeds, captures only (S − 1)/S of the seed variance with normal-like tails; by
-simulation it rejected a true null 16% of the time at α = 0.05 with 3 seeds and a large seed
-effect, and 0% with none. ``benchmarks/calibration.py`` measures this test instead.
+``SE² = V_examples + V_seeds``, with Student's t at Welch–Satterthwaite degrees of freedom as
+the reference, so three seeds per model are not treated as if their variance were known. A
+two-level bootstrap (examples, then each model's seeds) counts run noise twice and misses seed
+variance (16% false rejections at α = 0.05 with 3 seeds in simulation);
+``benchmarks/calibration.py`` measures this test instead.
 """
 
 from __future__ import annotations
@@ -36,7 +27,7 @@ import numpy as np
 from scipy.stats import t as student_t
 
 from dabench.errors import PairingError
-from dabench.metrics.base import Metric, Values
+from dabench.metrics.base import Metric
 from dabench.stats import _resample
 from dabench.stats._units import Units, build_units
 from dabench.stats.paired import _clean, check_common
@@ -84,9 +75,7 @@ class SeedsResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable dict."""
-        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        out["ci"], out["ci_tost"] = list(self.ci), list(self.ci_tost)
-        return _clean(out)
+        return _clean({k: getattr(self, k) for k in self.__dataclass_fields__})
 
 
 def _t_interval(delta: float, se: float, df: float | None, level: float) -> tuple[float, float]:
@@ -173,7 +162,8 @@ def paired_test_seeds(
     distinct, run_of = _distinct_runs(runs)
     d_runs = distinct.shape[0]
     wide = distinct.transpose(1, 0, 2).reshape(n, d_runs * k)
-    units = build_units(_Unconditioned(metric), wide, wide, clusters)
+    # the runs are conditioned one by one above: conditioning the wide table would mix runs
+    units = build_units(metric, wide, wide, clusters, condition=False)
 
     full = _run_scores(units, units.mult[None, :], d_runs, k)[0][run_of]
     base_scores, adapted_scores = full[:sb_n], full[sb_n:]
@@ -257,25 +247,3 @@ def paired_test_seeds(
         df=df,
         notes=notes,
     )
-
-
-class _Unconditioned(Metric):
-    """``metric`` with :meth:`Metric.condition` as the identity: the runs are conditioned one
-    by one before they are laid side by side (conditioning the wide table would mix runs)."""
-
-    def __init__(self, metric: Metric) -> None:
-        self._metric = metric
-        self.name = metric.name
-        self.k = metric.k
-        self.decomposable = metric.decomposable
-        self.higher_is_better = metric.higher_is_better
-        self.binary_outcome = metric.binary_outcome
-
-    def stats(self, predictions: Values, references: Values) -> np.ndarray:
-        return self._metric.stats(predictions, references)
-
-    def score_from_stats(self, summed: np.ndarray) -> np.ndarray:
-        return self._metric.score_from_stats(summed)
-
-    def score_resamples(self, stats: np.ndarray, counts: np.ndarray) -> np.ndarray:
-        return self._metric.score_resamples(stats, counts)
