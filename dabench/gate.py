@@ -7,18 +7,15 @@ the comparison (or reads a stored one) and calls :func:`evaluate`.
 Two modes, both per task, with a margin ``M ≥ 0`` in the units of the task's headline metric
 (``0.01`` = one point of accuracy):
 
-``regression`` (default) — *block a significant regression*. A task fails when the candidate
-is significantly worse than the baseline by more than M: the two-sided test of
-``H0: Δ = −M`` rejects, after Holm's correction across the gated tasks, at level α, with
-``Δ < −M``. With ``M = 0`` the test is the comparison's own paired permutation test (its raw
-``p_value``, re-adjusted with Holm over the gated tasks whatever correction the comparison
-used), so a failure is exactly a Holm ``loss``. With ``M > 0`` the permutation test does not
-apply (its null is Δ = 0), so the p-value comes from the stored bootstrap interval: the
-standard error is the interval's upper half-width over ``z(1 − α_c/2)`` (α_c: the
+``regression`` (default) — *block a significant regression*. A task fails when ``Δ < −M`` and
+the two-sided test of ``H0: Δ = −M`` rejects at level α after Holm's correction over the gated
+tasks (the gate fails if *any* task fails, so Holm keeps the chance of blocking a candidate with
+no real regression at most α). With ``M = 0`` the test is the comparison's own paired permutation
+test (its raw ``p_value``, re-adjusted with Holm whatever correction the comparison used), so a
+failure is exactly a Holm ``loss``. With ``M > 0`` (the permutation null is Δ = 0) the p-value
+comes from the stored bootstrap interval: se = its upper half-width / ``z(1 − α_c/2)`` (α_c: the
 comparison's α) and ``p = 2·Φ((Δ + M)/se)``; for one task at α = α_c this fails exactly when
-the interval lies wholly below −M. The gate fails if *any* task fails, so the correction
-for multiplicity is needed (Holm controls the family-wise error: the chance that a gate
-blocks a candidate with no real regression is at most α).
+the interval lies wholly below −M.
 
 ``non-inferiority`` — *require evidence of no regression*. A task passes only when the
 lower bound of the CI of Δ is above −M. The bound is the stored ``(1 − α)`` two-sided
@@ -106,20 +103,10 @@ class GateResult:
         return f"gate FAILED ({what}): {len(failed)} of {len(self.tasks)} tasks fail: {', '.join(failed)}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema": "dabench.gate/1",
-            "passed": self.passed,
-            "exit_code": self.exit_code,
-            "mode": self.mode,
-            "margin": self.margin,
-            "alpha": self.alpha,
-            "baseline": self.baseline,
-            "candidate": self.candidate,
-            "failed": self.failed_tasks,
-            "summary": self.summary(),
-            "notes": list(self.notes),
-            "tasks": [{**asdict(t), "ci": list(t.ci)} for t in self.tasks],
-        }
+        return {"schema": "dabench.gate/1", "passed": self.passed, "exit_code": self.exit_code, "mode": self.mode,
+                "margin": self.margin, "alpha": self.alpha, "baseline": self.baseline, "candidate": self.candidate,
+                "failed": self.failed_tasks, "summary": self.summary(), "notes": list(self.notes),
+                "tasks": [{**asdict(t), "ci": list(t.ci)} for t in self.tasks]}
 
 
 def _z(alpha: float) -> float:
@@ -127,11 +114,8 @@ def _z(alpha: float) -> float:
 
 
 def shifted_pvalue(delta: float, ci: tuple[float, float], margin: float, ci_alpha: float) -> float:
-    """Two-sided p-value of ``H0: Δ = −margin`` from a stored ``(1 − ci_alpha)`` interval.
-
-    The standard error is taken from the interval's half-width on the side of the null
-    (upper when Δ < −M, lower otherwise), so asymmetric bootstrap intervals are respected.
-    """
+    """Two-sided p-value of ``H0: Δ = −margin`` from a stored ``(1 − ci_alpha)`` interval, its
+    standard error from the half-width on the side of the null (asymmetric intervals respected)."""
     lo, hi = ci
     diff = delta + margin
     half = (hi - delta) if diff < 0 else (delta - lo)
@@ -178,12 +162,9 @@ def evaluate(
     tasks: Iterable[str] | None = None,
     source: str = "comparison",
 ) -> GateResult:
-    """Gate a comparison (``base`` = baseline, ``adapted`` = candidate).
-
-    ``margin`` defaults to the comparison's ``config.margin`` (else 0), ``alpha`` to its
-    ``config.alpha`` (else 0.05); ``tasks`` restricts the gate to those tasks (Holm is then
-    applied over them only). Raises :class:`DabenchError` on invalid input.
-    """
+    """Gate a comparison (``base`` = baseline, ``adapted`` = candidate). ``margin`` and ``alpha``
+    default to the comparison's (else 0 and 0.05); ``tasks`` restricts the gate (and Holm) to
+    those tasks. Raises :class:`DabenchError` on invalid input."""
     data = as_dict(comparison, source)
     cfg = data.get("config", {}) or {}
     if mode not in MODES:
@@ -211,11 +192,8 @@ def evaluate(
         if alpha != ci_alpha:
             notes.append(f"CI bounds rescaled from the stored {fmt.pct(1 - ci_alpha)}% CI to {fmt.pct(1 - alpha)}% "
                          "(normal approximation)")
-    return GateResult(
-        mode=mode, margin=margin, alpha=alpha,
-        baseline=dict(data["base"]), candidate=dict(data["adapted"]),
-        tasks=tuple(results), notes=tuple(notes),
-    )
+    return GateResult(mode=mode, margin=margin, alpha=alpha, baseline=dict(data["base"]),
+                      candidate=dict(data["adapted"]), tasks=tuple(results), notes=tuple(notes))
 
 
 def _common(t: Mapping[str, Any]) -> dict[str, Any]:
@@ -229,8 +207,7 @@ def _common(t: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _finite(t: Mapping[str, Any], *keys: str) -> bool:
-    values = [float(t[k]) for k in keys] + [float(x) for x in t["ci"]]
-    return all(math.isfinite(v) for v in values)
+    return all(math.isfinite(float(v)) for v in [*(t[k] for k in keys), *t["ci"]])
 
 
 _NOT_FINITE = ("no finite result (Δ, its CI or p-value is NaN or infinite: the metric is undefined on these "
@@ -239,10 +216,6 @@ _NOT_FINITE = ("no finite result (Δ, its CI or p-value is NaN or infinite: the 
 
 def _beyond(margin: float) -> str:
     return f" by more than the margin {margin:g}" if margin else ""
-
-
-def _effect(t: Mapping[str, Any], level: str) -> str:
-    return f"Δ {t['metric']} = {fmt.signed(t['delta'])} ({level}% CI {fmt.interval(t['ci'])})"
 
 
 def _regression(tasks: list[Mapping[str, Any]], margin: float, alpha: float, ci_alpha: float) -> list[TaskGate]:
@@ -258,10 +231,9 @@ def _regression(tasks: list[Mapping[str, Any]], margin: float, alpha: float, ci_
         if not _finite(t, "delta", "p_value"):
             out.append(TaskGate(**_common(t), passed=False, reason=_NOT_FINITE, p_value=p, p_holm=p_adj))
             continue
-        delta = float(t["delta"])
-        worse = delta < -margin
+        worse = float(t["delta"]) < -margin
         failed = worse and p_adj < alpha
-        effect = _effect(t, level)
+        effect = f"Δ {t['metric']} = {fmt.signed(t['delta'])} ({level}% CI {fmt.interval(t['ci'])})"
         if failed:
             reason = (f"candidate significantly worse than the baseline{_beyond(margin)}: {effect}, "
                       f"{fmt.p_is(p_adj, 'Holm-adjusted p')}, below alpha {alpha:g}")
@@ -271,8 +243,7 @@ def _regression(tasks: list[Mapping[str, Any]], margin: float, alpha: float, ci_
             if t.get("underpowered") or (t.get("mde") is not None and margin and float(t["mde"]) > margin):
                 reason += f" (underpowered: MDE {fmt.num(t.get('mde'))}; a smaller regression may go unseen)"
         else:
-            reason = (f"candidate not below the baseline{_beyond(margin)}: {effect}" if margin
-                      else f"candidate not below the baseline: {effect}")
+            reason = f"candidate not below the baseline{_beyond(margin)}: {effect}"
         out.append(TaskGate(**_common(t), passed=not failed, reason=reason, p_value=p, p_holm=p_adj))
     return out
 

@@ -22,11 +22,8 @@ V = TypeVar("V")
 
 
 class ModelHandle:
-    """A checkpoint whose engine is loaded on first use and released when done.
-
-    A PEFT adapter and its own base share one load (``SharedLoad``): the base side runs on
-    the adapter's engine with the adapter switched off, so the base weights load once.
-    """
+    """A checkpoint whose engine is loaded on first use and released when done (or, with
+    ``shared``, run on the :class:`SharedLoad` of an adapter and its own base)."""
 
     def __init__(self, checkpoint: str, engine: str, options: Mapping[str, Any], *,
                  resolved: Any = None, shared: "SharedLoad | None" = None, role: str = "own") -> None:
@@ -34,7 +31,6 @@ class ModelHandle:
         self.kind = engine
         self.options = dict(options)
         self.resolved = resolved or resolve_options(checkpoint, self.options)
-        self.location = self.resolved.location
         self._shared = shared
         self._role = role
         self._engine: Engine | None = None
@@ -98,20 +94,19 @@ class ModelHandle:
     def info(self) -> ModelInfo:
         """How the comparison names the model: the checkpoint's last component as typed, and its
         absolute path (a stored comparison is replayed from any directory)."""
-        return ModelInfo(name=Path(self.checkpoint).name or self.checkpoint, path=recorded_location(self.location),
-                         fingerprint=self.fingerprint())
+        return ModelInfo(name=Path(self.checkpoint).name or self.checkpoint,
+                         path=recorded_location(self.resolved.location), fingerprint=self.fingerprint())
 
 
 def load_groups(handles: Mapping[str, ModelHandle]) -> list[dict[str, ModelHandle]]:
-    """Unloaded copies of ``handles``, grouped by what they load: the roles that share one load
-    (an adapter and its own base) form one group whose copies share one load again. This is what
-    a worker process rebuilds — the copies carry the resolved checkpoint and its fingerprint, so
-    nothing is resolved or hashed twice."""
+    """Unloaded copies of ``handles`` (what a worker rebuilds), grouped by what they load: roles
+    sharing one load form one group; the copies keep the resolved checkpoint and fingerprint."""
     groups: dict[int, tuple[SharedLoad | None, dict[str, ModelHandle]]] = {}
     for role, h in handles.items():
-        key = id(h._shared) if h._shared is not None else id(h)
+        s = h._shared
+        key = id(s) if s is not None else id(h)
         if key not in groups:
-            groups[key] = (h._shared.unloaded_copy(users=0) if h._shared is not None else None, {})
+            groups[key] = (SharedLoad(s.adapted, s.kind, s.options, s.resolved, users=0) if s is not None else None, {})
         shared, group = groups[key]
         if shared is not None:
             shared.users += 1
@@ -124,23 +119,18 @@ def load_groups(handles: Mapping[str, ModelHandle]) -> list[dict[str, ModelHandl
 class SharedLoad:
     """One adapter engine serving two handles; freed when both are released."""
 
-    def __init__(self, adapted: str, engine: str, options: Mapping[str, Any], resolved: Any) -> None:
-        self.args = (engine, adapted)
-        self.options = dict(options, resolved=resolved)
+    def __init__(self, adapted: str, engine: str, options: Mapping[str, Any], resolved: Any, users: int = 2) -> None:
+        self.adapted = adapted
+        self.kind = engine
+        self.options = dict(options)
+        self.resolved = resolved
         self.engine: Engine | None = None
-        self.users = 2
+        self.users = users
 
     def get(self) -> Engine:
         if self.engine is None:
-            self.engine = load_engine(*self.args, **self.options)
+            self.engine = load_engine(self.kind, self.adapted, resolved=self.resolved, **self.options)
         return self.engine
-
-    def unloaded_copy(self, users: int = 2) -> "SharedLoad":
-        """The same load, not loaded yet, for ``users`` handles (a worker's copy)."""
-        options = {k: v for k, v in self.options.items() if k != "resolved"}
-        copy = SharedLoad(self.args[1], self.args[0], options, self.options.get("resolved"))
-        copy.users = users
-        return copy
 
     def release(self) -> None:
         self.users -= 1

@@ -1,19 +1,12 @@
 """The options of a comparison, declared once as typed groups.
 
-Every option is one dataclass field here, with its command-line flag and help text in the
-field's metadata. From these declarations come, with nothing written twice:
-
-- the flags of every command that runs models (``compare``, ``gate``, ``lmeval compare``:
-  :mod:`dabench.cli.flags` builds their parameters from the fields);
-- validation, in one place per group (:meth:`RunOptions.validate`);
-- the keyword arguments of :func:`dabench.compare` (:meth:`RunOptions.compare_kwargs`);
-- what a comparison records of its options (:meth:`RunOptions.recorded`) and what the gate
-  replays of a stored comparison (:meth:`RunOptions.from_config`).
-
-Groups: :class:`StatsOptions`, :class:`DataOptions`, :class:`EngineOptions`,
-:class:`PromptOptions`, :class:`RegimeOptions`, :class:`RunSettings` (store, domain,
-lm-eval task folders) and :class:`ExecutorOptions` (where the work units run). A value left unset is ``None`` until :meth:`RunOptions.layered` fills
-it from a stored comparison (gate replay) or from the field's default.
+Every option is one dataclass field, with its flag and help text in the field's metadata. From
+these declarations come the flags of every command that runs models (:mod:`dabench.cli.flags`),
+validation (:meth:`RunOptions.validate`), the keywords of :func:`dabench.compare`
+(:meth:`RunOptions.compare_kwargs`), what a comparison records of its options
+(:meth:`RunOptions.recorded`) and what the gate replays of a stored one (:func:`replayed`).
+A value left unset is ``None`` until :meth:`RunOptions.layered` fills it from a stored
+comparison or from the field's default.
 """
 
 from __future__ import annotations
@@ -24,8 +17,8 @@ import re
 import types
 import typing
 from pathlib import Path
-from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable, Mapping, Sequence
 
 from dabench.errors import OptionError
 
@@ -35,14 +28,24 @@ DTYPES = ("auto", "float32", "bfloat16", "float16")
 POOLINGS = ("auto", "mean", "cls", "last")
 
 
-def opt(default: Any, flag: str, help: str, *, replay: bool = True, metavar: str | None = None) -> Any:
+def opt(default: Any, flag: str, help: str, *, replay: bool = True, metavar: str | None = None,
+        bound: str | None = None) -> Any:
     """A dataclass field that is also a command-line option: ``flag`` and ``help`` are what the
     CLI shows; ``replay=False`` for options of the machine that ran a comparison (device,
-    batch size, store), which the gate does not take over from a stored comparison."""
-    meta = {"flag": flag, "help": help, "replay": replay, "metavar": metavar}
+    batch size, store), which the gate does not take over from a stored comparison; ``bound``:
+    a key of :data:`BOUNDS`, the range a value must lie in."""
+    meta = {"flag": flag, "help": help, "replay": replay, "metavar": metavar, "bound": bound}
     if isinstance(default, list):
         return field(default_factory=list, metadata=meta)
     return field(default=default, metadata=meta)
+
+
+#: the ranges an option may declare (``opt(bound=...)``): the test a bad value fails, and what is wrong with it
+BOUNDS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    ">=1": (lambda v: v < 1, "must be at least 1, not {}"),
+    ">=0": (lambda v: v < 0, "must be 0 or more, not {}"),
+    ">0": (lambda v: not v > 0, "must be positive, not {:g}"),
+}
 
 
 @dataclass
@@ -76,19 +79,11 @@ class DataOptions:
 
     data_dir: str | None = opt(None, "--data-dir", "Local data dir (layout: docs/data.md); default $DABENCH_DATA_DIR.")
     data_file: list[str] = opt([], "--data-file", "Override one split's file: [TASK:]SPLIT=PATH (repeatable).")
-    limit: int | None = opt(None, "--limit", "Evaluate only the first N examples of each task.")
+    limit: int | None = opt(None, "--limit", "Evaluate only the first N examples of each task.", bound=">=1")
     tasks_dir: list[str] = opt([], "--tasks-dir", "Extra folder of task specs (YAML); repeatable.")
 
     def validate(self) -> None:
-        if self.limit is not None and self.limit < 1:
-            raise OptionError(f"--limit must be at least 1, not {self.limit}")
-        for spec in self.data_file:
-            if not DATA_FILE.fullmatch(spec):
-                raise OptionError(f"--data-file {spec!r}: expected [TASK:]SPLIT=PATH, e.g. chemprot:test=./test.txt")
-
-    def data_files(self, tasks: Sequence[str]) -> dict[str, dict[str, str]]:
-        """``--data-file`` values as ``{task: {split: path}}``; TASK may be left out with one task."""
-        return parse_data_files(self.data_file, tasks)
+        parse_data_files(self.data_file, [""])  # the syntax (the task of a TASK-less value is checked per run)
 
 
 #: one ``--data-file`` value
@@ -120,8 +115,9 @@ class EngineOptions:
     device: str | None = opt(None, "--device", "cpu, cuda, cuda:1 … (default: CUDA when present).", replay=False)
     dtype: str = opt("auto", "--dtype", "auto, float32, bfloat16 or float16 (prompting).")
     batch_size: int | None = opt(None, "--batch-size", "Sequences per forward pass (prompting, default 16); the "
-                                 "training batch with --regime finetune.", replay=False)
-    max_length: int | None = opt(None, "--max-length", "Max input tokens (finetune/probe/intrinsic regimes).")
+                                 "training batch with --regime finetune.", replay=False, bound=">=1")
+    max_length: int | None = opt(None, "--max-length", "Max input tokens (finetune/probe/intrinsic regimes).",
+                                 bound=">=1")
     arch: str | None = opt(None, "--arch", "Model config and tokenizer (a model dir or hub id) for .ckpt/.pt/"
                            ".safetensors weight files.")
     adapter_base: str | None = opt(None, "--adapter-base", "Base model of a PEFT adapter (overrides "
@@ -132,9 +128,10 @@ class EngineOptions:
                              "tensors (unpickling can run code).")
     trust_remote_code: bool = opt(False, "--trust-remote-code", "Allow code shipped with a checkpoint to run.")
     tensor_parallel_size: int | None = opt(None, "--tensor-parallel-size", "--engine vllm: GPUs one model is split "
-                                           "across (tensor parallel; vLLM places the shards with Ray).", replay=False)
+                                           "across (tensor parallel; vLLM places the shards with Ray).", replay=False,
+                                           bound=">=1")
     pipeline_parallel_size: int | None = opt(None, "--pipeline-parallel-size", "--engine vllm: pipeline stages of one "
-                                             "model (each on its own GPUs).", replay=False)
+                                             "model (each on its own GPUs).", replay=False, bound=">=1")
     label_map: str | None = opt(None, "--label-map", "Classifier checkpoints: MODEL_LABEL=TASK_LABEL,… when the "
                                 "model's label names differ from the task's.")
 
@@ -149,10 +146,6 @@ class EngineOptions:
                               "--engine vllm or drop them")
         if self.dtype not in DTYPES:
             raise OptionError(f"--dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}")
-        for name in ("batch_size", "max_length", "tensor_parallel_size", "pipeline_parallel_size"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise OptionError(f"--{name.replace('_', '-')} must be at least 1, not {value}")
 
 
 @dataclass
@@ -169,31 +162,25 @@ class ServerOptions:
                                   "itself is never written anywhere).", metavar="NAME")
     model_revision: str | None = opt(None, "--model-revision", "A revision label of the served models, part of their "
                                      "fingerprints.")
-    max_concurrency: int = opt(8, "--max-concurrency", "Requests in flight at once per model.", replay=False)
+    max_concurrency: int = opt(8, "--max-concurrency", "Requests in flight at once per model.", replay=False,
+                               bound=">=1")
     request_timeout: float = opt(120.0, "--request-timeout", "Seconds to wait for an answer before retrying.",
-                                 replay=False)
+                                 replay=False, bound=">0")
     max_retries: int = opt(6, "--max-retries", "Retries of a request (timeouts, dropped connections, 429, 5xx), "
-                           "with exponential backoff.", replay=False)
+                           "with exponential backoff.", replay=False, bound=">=0")
 
     def validate(self) -> None:
         from dabench.engines.served import per_role
 
         per_role(self.base_url, "--base-url")
         per_role(self.tokenizer, "--tokenizer")
-        for name in ("max_concurrency",):
-            if getattr(self, name) < 1:
-                raise OptionError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(self, name)}")
-        if self.max_retries < 0:
-            raise OptionError(f"--max-retries must be 0 or more, not {self.max_retries}")
-        if not self.request_timeout > 0:
-            raise OptionError(f"--request-timeout must be positive, not {self.request_timeout:g}")
 
 
 @dataclass
 class PromptOptions:
     """How causal LMs are prompted (the prompt regime only)."""
 
-    shots: int = opt(0, "--shots", "Few-shot examples per prompt (the same for both models).")
+    shots: int = opt(0, "--shots", "Few-shot examples per prompt (the same for both models).", bound=">=0")
     shots_split: str | None = opt(None, "--shots-split", "Draw the --shots examples from this split instead of the "
                                   "task's few-shot split (e.g. validation when no train file is there); evaluated "
                                   "examples are never used as shots.", metavar="SPLIT")
@@ -207,8 +194,6 @@ class PromptOptions:
                                      "user/assistant turns (default: inside the one user turn).")
 
     def validate(self) -> None:
-        if self.shots < 0:
-            raise OptionError(f"--shots must be 0 or more, not {self.shots}")
         if self.chat_template not in ("off", "auto"):
             from dabench.chat import read_template_file
 
@@ -229,12 +214,14 @@ class RegimeOptions:
                              "small-cpu (see `dabench regimes`).")
     seeds: str | None = opt(None, "--seeds", "Fine-tuning seeds: a count (5 = seeds 0-4) or a list (0,1,2). Default: "
                             "the preset's.")
-    epochs: int | None = opt(None, "--epochs", "Fine-tuning epochs (default: the preset's).")
-    lr: float | None = opt(None, "--lr", "Fine-tuning learning rate (default: the preset's).")
+    epochs: int | None = opt(None, "--epochs", "Fine-tuning epochs (default: the preset's).", bound=">=1")
+    lr: float | None = opt(None, "--lr", "Fine-tuning learning rate (default: the preset's).", bound=">0")
     patience: int | None = opt(None, "--patience", "Early-stopping patience on dev, in epochs; 0 = none (default: "
-                               "the preset's).")
-    train_limit: int | None = opt(None, "--train-limit", "Train on a fixed random subset of N train examples.")
-    dev_limit: int | None = opt(None, "--dev-limit", "Early-stop / choose C on a fixed random subset of N dev examples.")
+                               "the preset's).", bound=">=0")
+    train_limit: int | None = opt(None, "--train-limit", "Train on a fixed random subset of N train examples.",
+                                   bound=">=1")
+    dev_limit: int | None = opt(None, "--dev-limit", "Early-stop / choose C on a fixed random subset of N dev "
+                                 "examples.", bound=">=1")
     pooling: str | None = opt(None, "--pooling", "Features of --regime probe (mean, cls, last) or fine-tune head "
                               "input (auto, cls, mean, last).")
 
@@ -242,14 +229,6 @@ class RegimeOptions:
         if self.regime not in REGIMES:
             raise OptionError(f"--regime must be one of {', '.join(REGIMES)}, not {self.regime!r}")
         parse_seeds(self.seeds)
-        for name in ("epochs", "train_limit", "dev_limit"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise OptionError(f"--{name.replace('_', '-')} must be at least 1, not {value}")
-        if self.patience is not None and self.patience < 0:
-            raise OptionError(f"--patience must be 0 or more, not {self.patience}")
-        if self.lr is not None and not self.lr > 0:
-            raise OptionError(f"--lr must be positive, not {self.lr:g}")
         if self.pooling is not None and self.pooling not in POOLINGS:
             raise OptionError(f"--pooling must be one of {', '.join(POOLINGS)}, not {self.pooling!r}")
 
@@ -285,10 +264,6 @@ class RunSettings:
         return None
 
 
-#: ``--shard I/N``
-SHARD = re.compile(r"(\d+)/(\d+)")
-
-
 @dataclass
 class ExecutorOptions:
     """Where the work units run: in this process, or on a Ray cluster (docs/distributed.md).
@@ -298,7 +273,7 @@ class ExecutorOptions:
                         "cluster; pip install 'dabench[ray]').", replay=False)
     ray_address: str | None = opt(None, "--ray-address", "Ray cluster to join (ADDRESS:PORT or auto); default: a Ray "
                                   "instance started on this machine.", replay=False, metavar="ADDRESS")
-    workers: int = opt(1, "--workers", "Ray actors per model (each loads it once).", replay=False)
+    workers: int = opt(1, "--workers", "Ray actors per model (each loads it once).", replay=False, bound=">=1")
     gpus_per_worker: float = opt(0.0, "--gpus-per-worker", "GPUs each Ray actor asks for (fractions share a GPU).",
                                  replay=False)
     cpus_per_worker: float = opt(1.0, "--cpus-per-worker", "CPUs each Ray actor asks for.", replay=False)
@@ -311,8 +286,6 @@ class ExecutorOptions:
 
         if self.executor not in EXECUTORS:
             raise OptionError(f"--executor must be one of {', '.join(EXECUTORS)}, not {self.executor!r}")
-        if self.workers < 1:
-            raise OptionError(f"--workers must be at least 1, not {self.workers}")
         if self.gpus_per_worker < 0 or not self.cpus_per_worker > 0:
             raise OptionError("--gpus-per-worker must be 0 or more and --cpus-per-worker more than 0")
         self.shard_of()
@@ -321,7 +294,7 @@ class ExecutorOptions:
         """``--shard I/N`` as ``(I, N)``."""
         if self.shard is None:
             return None
-        m = SHARD.fullmatch(self.shard.strip())
+        m = re.fullmatch(r"(\d+)/(\d+)", self.shard.strip())
         if not m or not int(m.group(1)) < int(m.group(2)):
             raise OptionError(f"--shard {self.shard!r}: expected I/N with 0 <= I < N, e.g. 0/3")
         return int(m.group(1)), int(m.group(2))
@@ -339,26 +312,29 @@ class ExecutorOptions:
 #: every option group, in the order the CLI lists them
 GROUPS: tuple[type, ...] = (StatsOptions, DataOptions, EngineOptions, ServerOptions, PromptOptions, RegimeOptions,
                             RunSettings, ExecutorOptions)
+#: the attribute of :class:`RunOptions` holding each group
+_ATTRS = ("stats", "data", "engine", "server", "prompt", "regime", "run", "executor")
 
 #: engine options the training regimes use (dtype and batch size are the regime's own business)
 BACKBONE_OPTIONS = ("device", "trust_remote_code", "arch", "adapter_base", "ckpt_prefix", "allow_pickle")
+#: options of the fine-tune / probe regimes alone
+TRAINING_ONLY = ("preset", "seeds", "epochs", "lr", "patience", "train_limit", "dev_limit", "pooling")
+#: what the training regimes take as keywords of :func:`dabench.compare` (besides ``hyperparameters``), in order
+TRAINING = TRAINING_ONLY + ("batch_size", "max_length")
 #: options that mean something only for one kind of comparison: (names, regimes they apply to)
 ONLY_FOR: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("shots", "shots_split", "select_prompt", "chat_template", "system_prompt", "fewshot_as_multiturn"), ("prompt",)),
-    (("preset", "seeds", "epochs", "lr", "patience", "train_limit", "dev_limit", "pooling"), ("finetune", "probe")),
+    (TRAINING_ONLY, ("finetune", "probe")),
 )
 #: options of the Ray executor alone
 RAY_ONLY = ("ray_address", "workers", "gpus_per_worker", "cpus_per_worker")
 #: options of served models alone (--engine openai)
-SERVER_ONLY = tuple(f.name for f in dataclasses.fields(ServerOptions))
+SERVER_ONLY = tuple(f.name for f in fields(ServerOptions))
 
 
 def _kind_of(name: str) -> str:
     """The Python kind of an option's values: int, float, str, bool or list."""
-    hints: dict[str, Any] = {}
-    for group in GROUPS:
-        hints.update(typing.get_type_hints(group))
-    annotation = hints[name]
+    annotation = {k: v for group in GROUPS for k, v in typing.get_type_hints(group).items()}[name]
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
     if typing.get_origin(annotation) is list:
@@ -366,42 +342,36 @@ def _kind_of(name: str) -> str:
     return str(getattr(annotation, "__name__", annotation))
 
 
+#: per kind of option value: the test a value passes, what the error asks for, and the value kept
+_KINDS: dict[str, tuple[Callable[[Any], bool], str, Callable[[Any], Any]]] = {
+    "int": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer", lambda v: v),
+    "float": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number", float),
+    "str": (lambda v: isinstance(v, (str, os.PathLike)), "a string", os.fspath),
+    "bool": (lambda v: isinstance(v, bool), "true or false", lambda v: v),
+    "list": (lambda v: isinstance(v, (list, tuple)) and all(isinstance(x, (str, os.PathLike)) for x in v),
+             "a list of strings", lambda v: [os.fspath(x) for x in v]),
+}
+
+
 def checked_type(name: str, value: Any) -> Any:
     """``value`` for option ``name`` if it has the option's type (an int is a float; a path is a
     string; a seed list may be given as a count or a list), else one line naming the option."""
-    kind = _kind_of(name)
-    flag = all_fields()[name].metadata["flag"]
     if name == "seeds" and (isinstance(value, int) and not isinstance(value, bool)
                             or isinstance(value, (list, tuple)) and all(isinstance(v, int) for v in value)):
         return value
-    ok = {
-        "int": isinstance(value, int) and not isinstance(value, bool),
-        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
-        "str": isinstance(value, (str, os.PathLike)),
-        "bool": isinstance(value, bool),
-        "list": isinstance(value, (list, tuple)) and all(isinstance(v, (str, os.PathLike)) for v in value),
-    }.get(kind, True)
-    if not ok:
-        what = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false",
-                "list": "a list of strings"}[kind]
-        raise OptionError(f"{flag} takes {what}, not {value!r}")
-    if kind == "str":
-        return os.fspath(value)
-    if kind == "list":
-        return [os.fspath(v) for v in value]
-    if kind == "float":
-        return float(value)
-    return value
-
-
-def fields_of(group: type) -> list[dataclasses.Field[Any]]:
-    """The option fields of a group."""
-    return [f for f in dataclasses.fields(group) if "flag" in f.metadata]
+    test, what, kept = _KINDS[_kind_of(name)]
+    if not test(value):
+        raise OptionError(f"{_flag(name)} takes {what}, not {value!r}")
+    return kept(value)
 
 
 def all_fields() -> dict[str, dataclasses.Field[Any]]:
     """Every option field by name (names are unique across groups)."""
-    return {f.name: f for g in GROUPS for f in fields_of(g)}
+    return {f.name: f for g in GROUPS for f in fields(g)}
+
+
+def _flag(name: str) -> str:
+    return str(all_fields()[name].metadata["flag"])
 
 
 def _default(f: dataclasses.Field[Any]) -> Any:
@@ -441,9 +411,8 @@ class RunOptions:
             values.update(replayed(stored))
         set_by_user = {k: checked_type(k, v) for k, v in given.items() if v is not None and v != [] and v != ()}
         values.update(set_by_user)
-        groups = {}
-        for attr, group in zip(("stats", "data", "engine", "server", "prompt", "regime", "run", "executor"), GROUPS):
-            groups[attr] = group(**{f.name: values[f.name] for f in fields_of(group)})
+        groups = {attr: group(**{f.name: values[f.name] for f in fields(group)})
+                  for attr, group in zip(_ATTRS, GROUPS)}
         hyper = None
         if stored and stored.get("regime") == values["regime"] and values["regime"] in ("finetune", "probe"):
             hyper = dict(stored.get("hyperparameters") or {}) or None
@@ -452,37 +421,34 @@ class RunOptions:
         return out
 
     def _groups(self) -> tuple[Any, ...]:
-        return self.stats, self.data, self.engine, self.server, self.prompt, self.regime, self.run, self.executor
+        return tuple(getattr(self, attr) for attr in _ATTRS)
 
-    def value(self, name: str) -> Any:
-        for group in self._groups():
-            if name in {f.name for f in fields_of(type(group))}:
-                return getattr(group, name)
-        raise KeyError(name)
+    def _values(self) -> dict[str, Any]:
+        """Every option's value by name."""
+        return {f.name: getattr(group, f.name) for group in self._groups() for f in fields(type(group))}
 
     def validate(self) -> None:
-        """Each group's own checks, then the one generic check of options set for the wrong regime."""
+        """Each group's own checks and declared bounds, then the generic checks of options set for
+        another executor, engine or regime."""
         for group in self._groups():
             group.validate()
-        if self.executor.executor != "ray":
-            for name in RAY_ONLY:
-                if name in self.given:
-                    raise OptionError(f"{all_fields()[name].metadata['flag']} applies to --executor ray; add "
-                                       "--executor ray or drop it")
-        if self.engine.engine != "openai":
-            for name in SERVER_ONLY:
-                if name in self.given:
-                    raise OptionError(f"{all_fields()[name].metadata['flag']} applies to --engine openai; add "
-                                       "--engine openai or drop it")
-        elif not self.server.base_url:
+            for f in fields(type(group)):
+                value, bound = getattr(group, f.name), f.metadata["bound"]
+                if bound and value is not None and BOUNDS[bound][0](value):
+                    raise OptionError(f"{f.metadata['flag']} {BOUNDS[bound][1].format(value)}")
+        for names, needed, chosen in ((RAY_ONLY, "--executor ray", self.executor.executor == "ray"),
+                                      (SERVER_ONLY, "--engine openai", self.engine.engine == "openai")):
+            for name in names:
+                if name in self.given and not chosen:
+                    raise OptionError(f"{_flag(name)} applies to {needed}; add {needed} or drop it")
+        if self.engine.engine == "openai" and not self.server.base_url:
             raise OptionError("--engine openai needs --base-url URL (the server's, e.g. http://127.0.0.1:8000/v1)")
         regime = self.regime.regime
         for names, regimes in ONLY_FOR:
             for name in names:
                 if name in self.given and regime not in regimes:
-                    flag = all_fields()[name].metadata["flag"]
                     where = "prompting" if regimes == ("prompt",) else "--regime " + "/".join(regimes)
-                    raise OptionError(f"{flag} applies to {where}, not to --regime {regime}; drop it or change "
+                    raise OptionError(f"{_flag(name)} applies to {where}, not to --regime {regime}; drop it or change "
                                        "--regime")
         if regime != "prompt":
             if self.engine.dtype != "auto" and "dtype" in self.given:
@@ -493,53 +459,37 @@ class RunOptions:
 
     def compare_kwargs(self, tasks: Sequence[str]) -> dict[str, Any]:
         """Keyword arguments of :func:`dabench.compare` for these options."""
-        e = self.engine
-        engine_options: dict[str, Any] = {
-            "device": e.device, "dtype": e.dtype, "trust_remote_code": e.trust_remote_code, "arch": e.arch,
-            "adapter_base": e.adapter_base, "ckpt_prefix": e.ckpt_prefix, "allow_pickle": e.allow_pickle,
-            "label_map": e.label_map, "tensor_parallel_size": e.tensor_parallel_size,
-            "pipeline_parallel_size": e.pipeline_parallel_size,
-        }
-        if e.engine == "openai":
-            engine_options.update({f.name: getattr(self.server, f.name) for f in dataclasses.fields(ServerOptions)})
-        kwargs: dict[str, Any] = {
-            "data_dir": self.data.data_dir, "data_files": self.data.data_files(tasks), "limit": self.data.limit,
-            "seed": self.stats.seed, "resamples": self.stats.resamples, "alpha": self.stats.alpha,
-            "margin": self.stats.margin, "correction": self.stats.correction, "domain": self.run.domain,
-            "store_path": self.run.store, "tasks_dirs": list(self.data.tasks_dir),
-            "lmeval_include_path": list(self.run.lmeval_include_path), "regime": self.regime.regime,
-            "executor": self.executor.build(), "shard": self.executor.shard_of(),
-        }
-        if self.regime.regime == "prompt":
-            if e.batch_size is not None:
-                engine_options["batch_size"] = e.batch_size
-            kwargs.update(engine=e.engine, shots=self.prompt.shots, shots_split=self.prompt.shots_split,
-                          select_prompt=self.prompt.select_prompt, chat_template=self.prompt.chat_template,
-                          system_prompt=self.prompt.system_prompt, fewshot_as_multiturn=self.prompt.fewshot_as_multiturn)
+        values, regime = self._values(), self.regime.regime
+        engine = [f.name for f in fields(EngineOptions) if f.name not in ("engine", "batch_size", "max_length")]
+        if self.engine.engine == "openai":
+            engine += SERVER_ONLY
+        stats = [f.name for f in fields(StatsOptions)]
+        kwargs: dict[str, Any] = {name: values[name] for name in (*stats, "data_dir", "limit", "domain", "regime")}
+        kwargs.update(data_files=parse_data_files(self.data.data_file, tasks), store_path=self.run.store,
+                      tasks_dirs=list(self.data.tasks_dir), lmeval_include_path=list(self.run.lmeval_include_path),
+                      executor=self.executor.build(), shard=self.executor.shard_of())
+        if regime == "prompt":
+            engine.append("batch_size")
+            kwargs.update({f.name: values[f.name] for f in fields(PromptOptions)}, engine=self.engine.engine)
         else:
-            engine_options = {k: v for k, v in engine_options.items() if k in BACKBONE_OPTIONS}
-            r = self.regime
-            training: dict[str, Any] = {"preset": r.preset, "seeds": parse_seeds(r.seeds), "epochs": r.epochs, "lr": r.lr,
-                        "patience": r.patience, "train_limit": r.train_limit, "dev_limit": r.dev_limit,
-                        "pooling": r.pooling, "batch_size": e.batch_size, "max_length": e.max_length}
-            if self.regime.regime == "intrinsic":
-                training = {"max_length": e.max_length}
-            elif self.hyperparameters:
+            engine = [name for name in engine if name in BACKBONE_OPTIONS]
+            training = {name: values[name] for name in (("max_length",) if regime == "intrinsic" else TRAINING)}
+            if "seeds" in training:
+                training["seeds"] = parse_seeds(training["seeds"])
+            if regime != "intrinsic" and self.hyperparameters:
                 training["hyperparameters"] = dict(self.hyperparameters)
             kwargs.update({k: v for k, v in training.items() if v is not None})
-        kwargs["engine_options"] = {k: v for k, v in engine_options.items() if v is not None and v is not False}
+        kwargs["engine_options"] = {k: values[k] for k in engine if values[k] is not None and values[k] is not False}
         return kwargs
 
     def recorded(self) -> dict[str, Any]:
         """The options a comparison records in its config under ``options``: every replayable
         option that differs from its default (so two runs with the same protocol record the same),
         local paths made absolute so that a gate replays them from any folder."""
-        out: dict[str, Any] = {}
-        for name, f in all_fields().items():
-            value = self.value(name)
-            if f.metadata["replay"] and value != _default(f):
-                out[name] = _absolute(name, list(value) if isinstance(value, list) else value)
-        return out
+        values = self._values()
+        changed = {name: values[name] for name, f in all_fields().items()
+                   if f.metadata["replay"] and values[name] != _default(f)}
+        return {name: _absolute(name, list(v) if isinstance(v, list) else v) for name, v in changed.items()}
 
 
 #: options that name local files or folders (a hub id stays as it is)
@@ -562,12 +512,9 @@ def _absolute(name: str, value: Any) -> Any:
     return str(local.resolve()) if local.exists() else text
 
 
-#: config keys that comparisons wrote before ``config.options`` existed, and the option each is
-_LEGACY_CONFIG = {"data_dir": "data_dir", "limit": "limit", "shots": "shots", "seed": "seed",
-                  "resamples": "resamples", "alpha": "alpha", "margin": "margin", "domain": "domain",
-                  "select_prompt": "select_prompt", "engine": "engine", "tasks_dirs": "tasks_dir",
-                  "lmeval_include_path": "lmeval_include_path", "regime": "regime", "preset": "preset",
-                  "max_length": "max_length"}
+#: config keys that comparisons wrote before ``config.options`` existed, each its option's name but ``tasks_dirs``
+_LEGACY_CONFIG = ("data_dir", "limit", "shots", "seed", "resamples", "alpha", "margin", "domain", "select_prompt",
+                  "engine", "tasks_dirs", "lmeval_include_path", "regime", "preset", "max_length")
 
 
 def replayed(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -575,17 +522,15 @@ def replayed(config: Mapping[str, Any]) -> dict[str, Any]:
     protocol): ``config.options`` when present, else the keys older comparisons wrote."""
     known = all_fields()
     out: dict[str, Any] = {}
-    for key, name in _LEGACY_CONFIG.items():
+    for key in _LEGACY_CONFIG:
         if config.get(key) is not None:
-            out[name] = config[key]
+            out["tasks_dir" if key == "tasks_dirs" else key] = config[key]
     seeds = config.get("seeds")
     if config.get("regime") == "finetune" and seeds:
         out["seeds"] = ",".join(str(s) for s in seeds) + ("," if len(seeds) == 1 else "")
     if isinstance(out.get("tasks_dir"), str):
         out["tasks_dir"] = [out["tasks_dir"]]
-    for name, value in (config.get("options") or {}).items():
-        if name in known and known[name].metadata["replay"]:
-            out[name] = value
+    out.update((config.get("options") or {}).items())
     return {k: v for k, v in out.items() if k in known and known[k].metadata["replay"]}
 
 

@@ -1,14 +1,12 @@
 """One orchestrator for every kind of comparison.
 
 A *kind* (prompted registry tasks, intrinsic perplexity, ``lmeval:`` tasks, the fine-tune and
-probe regimes) plans its tasks — reading and validating all their data before any model loads —
-into a :class:`KindPlan`. Per side, a plan describes its work as :class:`~dabench.work.Run`
-objects; :func:`run_plans` asks the store what it holds, turns only the missing records into
-:class:`~dabench.work.WorkUnit` objects and hands them to an executor
-(:mod:`dabench.executors`), committing each unit's records as it arrives. The local executor
-runs one side after the other — one model in memory, loaded once per side however many kinds
-use it. Then every plan tests its paired records, one multiplicity correction runs over every
-task, and one :class:`~dabench.comparison.Comparison` comes out.
+probe regimes) plans its tasks, all data read and checked before any model loads, into a
+:class:`KindPlan` that describes each side's work as :class:`~dabench.work.Run` objects.
+:func:`run_plans` turns only the records the store lacks into work units for an executor
+(:mod:`dabench.executors`), committing each unit's records as it arrives; then every plan tests
+its paired records, one multiplicity correction runs over every task, and one
+:class:`~dabench.comparison.Comparison` comes out.
 """
 
 from __future__ import annotations
@@ -52,11 +50,8 @@ class KindPlan(Protocol):
 def stats_settings(plan: Any, *, with_margin: bool = True) -> dict[str, Any]:
     """The statistics settings every kind records, in config (with the margin) and signature
     (without it: a margin changes decisions, not the numbers): one place for their names."""
-    out = {"seed": plan.seed, "resamples": plan.resamples, "alpha": plan.alpha, "margin": plan.margin,
-           "correction": plan.correction}
-    if not with_margin:
-        del out["margin"]
-    return out
+    names = ("seed", "resamples", "alpha", "margin", "correction")
+    return {name: getattr(plan, name) for name in names if with_margin or name != "margin"}
 
 
 def run_plans(
@@ -172,10 +167,6 @@ def _settle(stage: Sequence[tuple[str, Run]], handles: Mapping[str, ModelHandle]
     return True
 
 
-def _no_bar(n: int) -> None:
-    pass
-
-
 class _StoreSink:
     """Commits each finished unit's records to the store at once and fills its run."""
 
@@ -188,8 +179,8 @@ class _StoreSink:
         #: a --shard run stopped at a stage whose other shards' records are missing
         self.incomplete = False
         self._unit_bars: dict[str, Any] = {}
-        self._runs: dict[tuple[str, str, int, str], Run] = {}
-        self._bars: dict[tuple[str, str, int, str], Any] = {}
+        #: each expected unit's run and progress bar
+        self._runs: dict[tuple[str, str, int, str], tuple[Run, Any]] = {}
 
     @staticmethod
     def _key(unit: WorkUnit) -> tuple[str, str, int, str]:
@@ -197,16 +188,15 @@ class _StoreSink:
 
     def track(self, run: Run, units: Sequence[WorkUnit], settled: int) -> None:
         """Expect ``units`` of ``run``; its bar starts at the ``settled`` examples already stored."""
-        bar = self.progress.task(run.label, len(run.ids)) if run.label is not None else _no_bar
+        bar = self.progress.task(run.label, len(run.ids)) if run.label is not None else (lambda n: None)
         self.reused += settled
         if settled:
             bar(settled)
         for unit in units:
-            self._runs[self._key(unit)] = run
-            self._bars[self._key(unit)] = bar
+            self._runs[self._key(unit)] = (run, bar)
 
     def advance(self, unit: WorkUnit, n: int) -> None:
-        self._bars[self._key(unit)](n)
+        self._runs[self._key(unit)][1](n)
 
     def done(self, unit: WorkUnit, records: Records) -> None:
         got = dict(records)
@@ -215,7 +205,7 @@ class _StoreSink:
             raise DabenchError(f"task {unit.task!r}: a work unit returned no record for {len(lost)} example(s) "
                                f"(first: {lost[0]})")
         self.store.put_many(unit.checkpoint, unit.run_key, list(got.items()), seed=unit.seed)
-        self._runs[self._key(unit)].records.update(got)
+        self._runs[self._key(unit)][0].records.update(got)
         self.units += 1
         self.computed += len(unit.ids)
         if unit.role in self._unit_bars:

@@ -1,14 +1,10 @@
 """``dabench.compare``: evaluate a base and an adapted model on the same examples and test Δ.
 
-The task names are split among the kinds that claim them — the registry's prompted tasks
-(:class:`~dabench.prompting.PromptPlan`), intrinsic perplexity tasks
-(:class:`~dabench.intrinsic.compare.IntrinsicPlan`) and ``lmeval:`` tasks
-(:class:`~dabench.lmeval.compare.LmevalPlan`) — and every kind plans its tasks, reading and
-validating all data before any model loads, so a bad input fails in a second, not after an
-hour of inference. :func:`dabench.orchestrator.run_plans` then runs the kinds side by side
-(one model handle per side) with one multiplicity correction over every task. The fine-tune and
-probe regimes (:class:`~dabench.regimes.compare.RegimePlan`) and the intrinsic regime are one
-plan each.
+The tasks are split among the kinds that claim them (registry tasks: :class:`~dabench.prompting.PromptPlan`,
+intrinsic: :class:`~dabench.intrinsic.compare.IntrinsicPlan`, ``lmeval:``:
+:class:`~dabench.lmeval.compare.LmevalPlan`; the fine-tune, probe and intrinsic regimes are one plan
+each). Every kind reads and checks all its data before any model loads, so a bad input fails in a
+second; :func:`dabench.orchestrator.run_plans` then runs them with one correction over every task.
 """
 
 from __future__ import annotations
@@ -21,7 +17,7 @@ from dabench.chat import ChatSettings
 from dabench.comparison import Comparison
 from dabench.errors import TaskError
 from dabench.handles import ModelHandle, make_handles
-from dabench.options import RunOptions, all_fields
+from dabench.options import TRAINING, RunOptions, all_fields
 from dabench.executors import Executor
 from dabench.orchestrator import KindPlan, run_plans
 from dabench.progress import Progress
@@ -93,16 +89,28 @@ def compare(
         from dabench.executors import make_executor
 
         executor = make_executor(executor)
-    options = check_options(regime=regime, shots=shots, shots_split=shots_split, select_prompt=select_prompt,
-                            engine=engine, seed=seed, resamples=resamples, alpha=alpha, margin=margin,
-                            correction=correction, limit=limit, engine_options=engine_options, training=training,
-                            data_dir=data_dir, data_files=data_files, tasks_dirs=tasks_dirs, domain=domain,
-                            lmeval_include_path=lmeval_include_path,
-                            chat=dict(chat_template=chat_template, system_prompt=system_prompt,
-                                      fewshot_as_multiturn=fewshot_as_multiturn))
+    unknown = sorted(set(training) - {*TRAINING, "hyperparameters"})
+    if unknown:
+        raise TypeError(f"compare() got an unexpected keyword argument {unknown[0]!r}")
+    # the keywords are checked by the declarations of every command's flags (RunOptions.layered): values in range,
+    # and no option set for a regime it does not apply to
+    fields = all_fields()
+    stats: dict[str, Any] = dict(seed=seed, resamples=resamples, alpha=alpha, margin=margin, correction=correction)
+    given: dict[str, Any] = {"regime": regime, "engine": engine, **stats, "limit": limit, "shots": shots or None,
+                             "shots_split": shots_split, "select_prompt": select_prompt or None}
+    chat_kw = dict(chat_template=chat_template, system_prompt=system_prompt, fewshot_as_multiturn=fewshot_as_multiturn)
+    given.update({k: v for k, v in chat_kw.items() if v not in (None, False, "off")})
+    for extra in (engine_options or {}, training):
+        given.update({k: v for k, v in extra.items() if k in fields and v is not None})
+    if given.get("dtype") == "auto":
+        del given["dtype"]
+    given.update(data_dir=data_dir, domain=domain, tasks_dir=[os.fspath(d) for d in tasks_dirs] or None,
+                 lmeval_include_path=[os.fspath(p) for p in lmeval_include_path] or None,
+                 data_file=[f"{task}:{split}={os.fspath(path)}" for task, splits in (data_files or {}).items()
+                            for split, path in splits.items()] or None)
+    options = RunOptions.layered({k: v for k, v in given.items() if v is not None})
     names = [t.strip() for t in tasks if t.strip()]
     training = {k: v for k, v in training.items() if v is not None}
-    stats: dict[str, Any] = dict(seed=seed, resamples=resamples, alpha=alpha, margin=margin, correction=correction)
     data: dict[str, Any] = dict(data_dir=data_dir, data_files=data_files, limit=limit, domain=domain,
                                 tasks_dirs=tasks_dirs)
     if regime == "prompt":
@@ -178,38 +186,3 @@ def _regime_plan(regime: str, names: list[str], handles: tuple[ModelHandle, Mode
     return RegimePlan(names, handles, regime=regime, **data, seeds=training.pop("seeds", None),
                       preset=training.pop("preset", None), hyperparameters=training.pop("hyperparameters", None),
                       named=training, **stats)
-
-
-#: keywords of ``compare`` that only the training regimes take
-TRAINING_OPTIONS = ("seeds", "preset", "lr", "batch_size", "epochs", "patience", "max_length", "train_limit",
-                    "dev_limit", "pooling", "hyperparameters")
-
-
-def check_options(*, regime: str, shots: int, select_prompt: bool, engine: str, seed: int, resamples: int,
-                  shots_split: str | None = None, alpha: float, margin: float | None, correction: str, limit: int | None,
-                  engine_options: Mapping[str, Any] | None, training: Mapping[str, Any], data_dir: Any = None,
-                  data_files: Mapping[str, Mapping[str, str]] | None = None, tasks_dirs: Sequence[Any] = (),
-                  domain: str | None = None, lmeval_include_path: Sequence[Any] = (),
-                  chat: Mapping[str, Any] | None = None) -> RunOptions:
-    """The API's keywords checked by the same declarations as every command's flags
-    (:meth:`dabench.options.RunOptions.layered`): values in range, and no option set for a
-    regime it does not apply to. An unknown keyword is a TypeError, as in any Python call."""
-    unknown = sorted(set(training) - set(TRAINING_OPTIONS))
-    if unknown:
-        raise TypeError(f"compare() got an unexpected keyword argument {unknown[0]!r}")
-    fields = all_fields()
-    given: dict[str, Any] = {"regime": regime, "engine": engine, "seed": seed, "resamples": resamples,
-                             "alpha": alpha, "margin": margin, "correction": correction, "limit": limit,
-                             "shots": shots or None, "shots_split": shots_split,
-                             "select_prompt": select_prompt or None}
-    given.update({k: v for k, v in (chat or {}).items() if v not in (None, False, "off")})
-    given.update({k: v for k, v in (engine_options or {}).items() if k in fields and v is not None})
-    given.update({k: v for k, v in training.items() if k in fields and v is not None})
-    if given.get("dtype") == "auto":
-        del given["dtype"]
-    given.update(data_dir=data_dir, domain=domain, tasks_dir=[os.fspath(d) for d in tasks_dirs] or None,
-                 lmeval_include_path=[os.fspath(p) for p in lmeval_include_path] or None,
-                 data_file=[f"{task}:{split}={os.fspath(path)}" for task, splits in (data_files or {}).items()
-                            for split, path in splits.items()] or None)
-    return RunOptions.layered({k: v for k, v in given.items() if v is not None})
-

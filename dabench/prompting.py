@@ -1,10 +1,8 @@
 """The prompt kind: registry tasks scored by prompting both checkpoints as they are.
 
-Data flows one way: task specs → plans (examples, shots, templates; all read and validated
-before any model loads) → per-example records from each model through the store (nothing is
-computed twice) → pairing on example id → a paired test per task. :class:`PromptPlan` is this
-kind's :class:`~dabench.orchestrator.KindPlan`; :func:`dabench.compare` runs it with the other
-kinds side by side.
+Task specs → plans (examples, shots, templates; read and validated before any model loads) →
+per-example records from each model through the store → pairing on example id → a paired test
+per task. :class:`PromptPlan` is this kind's :class:`~dabench.orchestrator.KindPlan`.
 """
 
 from __future__ import annotations
@@ -13,7 +11,6 @@ import os
 from dataclasses import dataclass, replace
 from typing import Any, Iterator, Mapping, Sequence
 
-from dabench._version import __version__
 from dabench.chat import ChatSettings
 from dabench.comparison import DISAGREEMENTS_KEPT, ModelInfo, TaskResult
 from dabench.example_rows import disagreements, example_row
@@ -30,13 +27,11 @@ from dabench.work import Run
 from dabench.taskspec import TaskSpec
 
 
-
 @dataclass
 class _Side:
     plans: dict[str, TaskPlan]
     records: dict[str, list[dict[str, Any]]]
     selection: dict[str, dict[str, float]]
-
 
 
 class PromptPlan:
@@ -59,28 +54,20 @@ class PromptPlan:
         self.domain, self.select_prompt, self.engine = domain, select_prompt, engine
         self.chat = chat or ChatSettings()
         self.chat_template_text = self.chat.template_text()
-        self.eval_plans = {
-            s.name: plan_task(s, self.root, shots=shots, shots_split=shots_split, seed=seed, limit=limit,
-                              overrides=self.data_files.get(s.name))
-            for s in self.specs
-        }
+        self.eval_plans = {s.name: plan_task(s, self.root, shots=shots, shots_split=shots_split, seed=seed, limit=limit,
+                                             overrides=self.data_files.get(s.name)) for s in self.specs}
         self.val_plans: dict[str, list[TaskPlan]] = {}
-        if select_prompt:
-            for s in self.specs:
-                if len(s.templates) > 1 or self.chat.mode != "off":  # a chat format is a candidate too
-                    if not s.validation_split or s.validation_split == s.eval_split:
-                        raise TaskError(
-                            f"task {s.name!r} has no validation split separate from its evaluation split, and "
-                            "--select-prompt never chooses on the test data: drop --select-prompt (or compare "
-                            f"{s.name!r} in a run of its own without it), or give the task a validation split in a "
-                            "spec of your own (--tasks-dir)"
-                        )
-                    self.val_plans[s.name] = [
-                        plan_task(s, self.root, split=s.validation_split, shots=shots, shots_split=shots_split,
-                                  seed=seed, limit=select_limit, template_id=t.id,
-                                  overrides=self.data_files.get(s.name))
-                        for t in s.templates
-                    ]
+        # a chat format is a candidate too
+        for s in [s for s in self.specs if select_prompt and (len(s.templates) > 1 or self.chat.mode != "off")]:
+            if not s.validation_split or s.validation_split == s.eval_split:
+                raise TaskError(f"task {s.name!r} has no validation split separate from its evaluation split, and "
+                                "--select-prompt never chooses on the test data: drop --select-prompt (or compare "
+                                f"{s.name!r} in a run of its own without it), or give the task a validation split in a "
+                                "spec of your own (--tasks-dir)")
+            self.val_plans[s.name] = [plan_task(s, self.root, split=s.validation_split, shots=shots,
+                                                shots_split=shots_split, seed=seed, limit=select_limit,
+                                                template_id=t.id, overrides=self.data_files.get(s.name))
+                                      for t in s.templates]
         self.sides: dict[str, _Side] = {}
 
     def side(self, role: str, handle: ModelHandle) -> Iterator[list[Run]]:
@@ -128,19 +115,13 @@ class PromptPlan:
             "select_prompt": self.select_prompt,
             "engine": self.engine,
             "regime": "prompt",
-            **self._shot_config(),
+            # where the shots came from, only when there are shots
+            **({"shots_split": self.shots_split} if self.shots_split else {}),
+            **({"shot_source": sources} if (sources := self.shot_sources()) else {}),
         }
-
-    def _shot_config(self) -> dict[str, Any]:
-        """Where the shots came from, recorded only when there are shots (``shots_split``: the
-        option as given; ``shot_source``: the split of each task's shots)."""
-        out: dict[str, Any] = {"shots_split": self.shots_split} if self.shots_split else {}
-        sources = self.shot_sources()
-        return {**out, "shot_source": sources} if sources else out
 
     def signature(self, results: Sequence[TaskResult], infos: dict[str, ModelInfo]) -> dict[str, Any]:
         return {
-            "dabench_version": __version__,
             "task_hashes": {s.name: s.spec_hash() for s in self.specs},
             "data_hashes": {s.name: self.eval_plans[s.name].data_hash for s in self.specs},
             "fingerprints": {"base": infos["base"].fingerprint, "adapted": infos["adapted"].fingerprint},
@@ -152,21 +133,15 @@ class PromptPlan:
         }
 
     def _formats(self) -> dict[str, Any]:
-        """Each model's prompt format per task, when any is a chat format (plain runs record
-        what they always did): the format's id, the template's source and hash, system prompt."""
+        """Each model's prompt format per task (its id, template source and hash, system prompt), in chat runs only."""
         if self.chat.mode == "off":
             return {}
-        out: dict[str, dict[str, Any]] = {}
-        for s in self.specs:
-            out[s.name] = {}
-            for role in ("base", "adapted"):
-                f = self.sides[role].plans[s.name].format
-                out[s.name][role] = f.describe() if f is not None else {"format": "plain"}
-        return {"formats": out}
+        described = {role: {name: p.format.describe() if p.format is not None else {"format": "plain"}
+                            for name, p in self.sides[role].plans.items()} for role in ("base", "adapted")}
+        return {"formats": {s.name: {role: described[role][s.name] for role in described} for s in self.specs}}
 
     def shot_sources(self) -> dict[str, str]:
-        """Per task with shots, the split they were drawn from (the few-shot split, or the one
-        ``--shots-split`` chose), so a report can say where the demonstrations came from."""
+        """Per task with shots, the split they were drawn from (the few-shot split, or ``--shots-split``'s)."""
         return {name: plan.shot_split for name, plan in self.eval_plans.items() if plan.shot_split}
 
 
@@ -175,12 +150,9 @@ def _task_result(
 ) -> tuple[TaskResult, Any]:
     """The task's result (p_adjusted and verdict filled in later) and its PairedResult."""
     bp, ap = base.plans[spec.name], adapted.plans[spec.name]
-    ids_b = [ex.id for ex in bp.examples]
-    ids_a = [ex.id for ex in ap.examples]
-    if ids_b != ids_a:
+    if [ex.id for ex in bp.examples] != [ex.id for ex in ap.examples]:
         raise PairingError(f"task {spec.name!r}: the two runs evaluated different example ids; they cannot be paired")
-    pred_b = predictions(base.records[spec.name])
-    pred_a = predictions(adapted.records[spec.name])
+    pred_b, pred_a = (predictions(side.records[spec.name]) for side in (base, adapted))
     metric = task_metric(spec, spec.metric)
     stats_b = _side_stats("base", spec, metric, bp.examples, pred_b)
     stats_a = _side_stats("adapted", spec, metric, bp.examples, pred_a)
@@ -193,11 +165,10 @@ def _task_result(
             continue  # e.g. provenance metrics when the model outputs answers only
         sb, sa = (_score(spec, bp.examples, p, m) for p in (pred_b, pred_a))
         secondary[name] = {"base": sb, "adapted": sa, "delta": sa - sb}
-    selection = None
-    if spec.name in base.selection:
-        selection = {"split": spec.validation_split, "base": base.selection[spec.name], "adapted": adapted.selection[spec.name]}
+    selection = ({"split": spec.validation_split, "base": base.selection[spec.name],
+                  "adapted": adapted.selection[spec.name]} if spec.name in base.selection else None)
     result = TaskResult.from_paired(
-        res, task=spec.name, category=spec.category_for(domain), metric=spec.metric, n=len(ids_b),
+        res, task=spec.name, category=spec.category_for(domain), metric=spec.metric, n=len(bp.examples),
         secondary=secondary, templates={"base": bp.prompt_label, "adapted": ap.prompt_label},
         prompt_selection=selection, notes=missing_notes(metric, {"base": pred_b, "adapted": pred_a}),
     )
@@ -218,12 +189,8 @@ def _side_stats(role: str, spec: TaskSpec, metric: Any, examples: Sequence[Any],
 def missing_notes(metric: Any, preds: Mapping[str, Sequence[Any]]) -> list[str]:
     """A note per model whose predictions the headline metric scored as missing (no answer,
     or none that could be extracted: always wrong, never a class)."""
-    notes = []
-    for role, p in preds.items():
-        n = count_missing(metric, p)
-        if n:
-            notes.append(f"{role}: {n} missing prediction{'s' if n != 1 else ''} scored as wrong")
-    return notes
+    counts = {role: count_missing(metric, p) for role, p in preds.items()}
+    return [f"{role}: {n} missing prediction{'s' if n != 1 else ''} scored as wrong" for role, n in counts.items() if n]
 
 
 def _score(spec: TaskSpec, examples: Sequence[Any], preds: Sequence[Any], metric: Any = None) -> float:
@@ -258,11 +225,8 @@ def _rows(spec: TaskSpec, bp: TaskPlan, pred_b: Sequence[Any], pred_a: Sequence[
           score_b: Sequence[float | None], score_a: Sequence[float | None]) -> list[dict[str, Any]]:
     """Every example's row: input, the prompt the base saw, reference, both answers and scores."""
     prompts = bp.contexts()
-    rows = []
-    for i, ex in enumerate(bp.examples):
-        rows.append(example_row(
-            ex.id, " | ".join(ex.inputs.values()),
-            _shown(spec, ex.label) if ex.label is not None else " | ".join(ex.answers),
-            _shown(spec, pred_b[i]), _shown(spec, pred_a[i]), base_score=score_b[i], adapted_score=score_a[i],
-            prompt=prompts[i]))
-    return rows
+    return [example_row(ex.id, " | ".join(ex.inputs.values()),
+                        _shown(spec, ex.label) if ex.label is not None else " | ".join(ex.answers),
+                        _shown(spec, pred_b[i]), _shown(spec, pred_a[i]), base_score=score_b[i],
+                        adapted_score=score_a[i], prompt=prompts[i])
+            for i, ex in enumerate(bp.examples)]

@@ -1,8 +1,5 @@
 """Run a comparison from :class:`~dabench.options.RunOptions`: the one path from declared
-options to :func:`dabench.compare`, used by every command that runs models (``compare``,
-``gate``) and by gate replay. ``dabench.compare`` records the options in the comparison's
-config (``config.options``), so a stored comparison can be run again under the same protocol
-(:meth:`RunOptions.layered`).
+options to :func:`dabench.compare`, used by every command that runs models and by gate replay.
 """
 
 from __future__ import annotations

@@ -1,17 +1,11 @@
 """Checkpoint sweeps: a series of checkpoints, each compared with one base, as one family.
 
 Continued pretraining is a trajectory: in-domain skill rises while general ability and knowledge
-erode. :func:`sweep` compares every checkpoint with the base on the same examples — the base is
-evaluated once (its records come from the store after the first checkpoint) — then adjusts the
-p-values of all checkpoints × tasks in **one** family (Holm by default), and reads the trajectory:
-
-- the **recommendation**: among the checkpoints that are non-inferior on every out-of-domain
-  and knowledge task at the margin, the one with the best mean in-domain Δ — or a plain
-  statement of why none qualifies;
-- the **forgetting onset** per task: the first step at which a significant loss appears.
-
-The result (:class:`Sweep`, ``sweep.json``, schema ``dabench.sweep/1``) holds one comparison
-per checkpoint, in step order.
+erode. :func:`sweep` compares every checkpoint with the base on the same examples (the base is
+evaluated once), adjusts the p-values of all checkpoints × tasks as **one** family, and reads the
+trajectory: the **recommendation** (:func:`recommend`) and the **forgetting onset** per task (the
+first step with a significant loss). The result (:class:`Sweep`, ``sweep.json``, schema
+``dabench.sweep/1``) holds one comparison per checkpoint, in step order.
 """
 
 from __future__ import annotations
@@ -103,7 +97,7 @@ def ordered_checkpoints(checkpoints: Sequence[str], pattern: str | None = None) 
             raise DabenchError(f"checkpoint {c!r} is named twice")
         seen.add(key)
     with_steps = [(c, checkpoint_step(c)) for c in found]
-    return sorted(with_steps, key=lambda cs: (cs[1] is None, cs[1] if cs[1] is not None else 0))
+    return sorted(with_steps, key=lambda cs: (cs[1] is None, cs[1] or 0))
 
 
 def sweep(base: str, checkpoints: Sequence[str], tasks: Sequence[str], *,

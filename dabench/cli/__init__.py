@@ -24,9 +24,8 @@ __all__ = ["app", "main"]
 def _register() -> None:
     # imported for their side effect of adding commands to ``app``
     from dabench.cli import (  # noqa: F401
-        compare_cmd, data_cmd, demo_cmd, gate_cmd, leaderboard_cmd, lmeval_cmd, regime_cmd, report_cmd, runs_cmd, score_cmd, stats_cmd,
-        store_cmd, sweep_cmd,
-        tasks_cmd,
+        compare_cmd, data_cmd, demo_cmd, gate_cmd, leaderboard_cmd, lmeval_cmd, regime_cmd, report_cmd, runs_cmd,
+        score_cmd, stats_cmd, store_cmd, sweep_cmd, tasks_cmd,
     )
 
 
@@ -35,11 +34,9 @@ class _ClickError(Protocol):
 
     exit_code: int
 
-    def show(self) -> None:
-        ...
+    def show(self) -> None: ...
 
-    def format_message(self) -> str:
-        ...
+    def format_message(self) -> str: ...
 
 
 def _click_exceptions() -> tuple[type[BaseException], ...]:

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from dabench.cli.root import app
-from dabench.cli.flags import RawOptions, run_options
+from dabench.cli.flags import NO_PROGRESS, OUT_DIR, RawOptions, run_options, split_names
 from dabench.cli.output import check_writable, default_out_dir, emit_comparison
 from dabench.errors import DabenchError
 
@@ -20,9 +20,9 @@ def compare_command(
     adapted: str = typer.Argument(..., help="Adapted checkpoint (same forms as BASE)."),
     tasks: Optional[str] = typer.Option(None, "--tasks", "-t", help="Comma-separated task or suite names (see `dabench tasks list`)."),
     from_lmeval: bool = typer.Option(False, "--from-lmeval", help="BASE and ADAPTED are lm-eval output dirs (--log_samples): pair their per-sample logs."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output dir (default reports/<adapted>_vs_<base>)."),
+    out: Optional[Path] = OUT_DIR,
     as_json: bool = typer.Option(False, "--json", help="Print comparison.json to stdout instead of the table."),
-    no_progress: bool = typer.Option(False, "--no-progress", help="Do not draw progress bars."),
+    no_progress: bool = NO_PROGRESS,
     options: RawOptions = RawOptions(),
 ) -> None:
     """Compare ADAPTED against BASE on the same examples of each task, with paired statistics.
@@ -31,7 +31,7 @@ def compare_command(
     backbones per task with the same seeds and hyperparameters; probe fits a logistic regression
     on frozen features; intrinsic scores (pseudo-)perplexity of held-out text. See docs/regimes.md.
     """
-    task_names = [t.strip() for t in (tasks or "").split(",") if t.strip()]
+    task_names = split_names(tasks)
     out_dir = out or default_out_dir(base, adapted)
     check_writable(out_dir / "comparison.json")  # before any model loads, not after the run
     if from_lmeval:

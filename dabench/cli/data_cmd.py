@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+from dabench.cli.flags import DATA_DIR, DATA_FILE, DOWNLOAD, JSON_TEXT, TASK_ARG, TASKS_DIR
 from dabench.cli.root import app
 from dabench.errors import DabenchError, DataError
 
@@ -27,10 +28,6 @@ app.add_typer(data_app, name="data")
 
 #: bad rows printed by ``data check`` before "and N more"
 SHOWN_BAD_ROWS = 20
-
-DATA_DIR_HELP = "Local data dir (layout: docs/data.md); default $DABENCH_DATA_DIR."
-DATA_FILE_HELP = "Override one split's file: SPLIT=PATH (repeatable)."
-DOWNLOAD_HELP = "Fetch missing files from their original URL or the HF hub into the cache."
 
 
 def parse_split_files(values: list[str], task: str) -> dict[str, str]:
@@ -45,40 +42,33 @@ def parse_split_files(values: list[str], task: str) -> dict[str, str]:
     return parse_data_files(values, [task]).get(task, {})
 
 
-def resolve_task(task: str, tasks_dir: list[Path]) -> TaskSpec:
-    from dabench.registry import get_registry
-
-    return get_registry(tasks_dir).get(task)
-
-
 @data_app.command("check")
 def data_check(
-    task: str = typer.Argument(..., help="Task name (see `dabench tasks list`)."),
-    data_dir: Optional[str] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
+    task: str = TASK_ARG,
+    data_dir: Optional[str] = DATA_DIR,
     split: list[str] = typer.Option([], "--split", help="Split(s) to check (default: every split whose file is found)."),
-    data_file: list[str] = typer.Option([], "--data-file", help=DATA_FILE_HELP),
-    download: bool = typer.Option(False, "--download", help=DOWNLOAD_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
-    tasks_dir: list[Path] = typer.Option([], "--tasks-dir", help="Extra dir of task YAML specs (repeatable)."),
+    data_file: list[str] = DATA_FILE,
+    download: bool = DOWNLOAD,
+    as_json: bool = JSON_TEXT,
+    tasks_dir: list[Path] = TASKS_DIR,
 ) -> None:
     """Parse and validate a task's data; print counts, label distribution and bad rows."""
     from dabench.data import load_split, resolve_data_dir
     from dabench.data.check import summarize, warnings
     from dabench.data.sources import locate_split
+    from dabench.registry import get_registry
 
-    spec = resolve_task(task, tasks_dir)
+    spec = get_registry(tasks_dir).get(task)
     root = resolve_data_dir(data_dir)
     overrides = parse_split_files(data_file, task)
     named = list(dict.fromkeys(split))
     splits = named or list(dict.fromkeys([*spec.files, *overrides]))
     reports: list[dict[str, Any]] = []
-    failed = False
     for sp in splits:
         try:
             path, _ = locate_split(spec, sp, root, overrides, download=download)
         except DataError as exc:
             reports.append({"split": sp, "status": "missing", "message": str(exc)})
-            failed = failed or bool(named)
             continue
         errors: list[str] = []
         try:
@@ -86,16 +76,14 @@ def data_check(
         except DataError as exc:  # the whole file is unreadable
             reports.append({"split": sp, "status": "bad", "file": str(path), "n": 0, "bad_rows": [str(exc)], "warnings": [],
                             "error": str(exc)})
-            failed = True
             continue
         summary = summarize(spec, examples)
         reports.append({
             "split": sp, "status": "bad" if errors else "ok", "file": str(path), "sha256": digest,
             **summary, "bad_rows": errors, "warnings": warnings(spec, summary),
         })
-        failed = failed or bool(errors)
-    if not any(r["status"] != "missing" for r in reports):
-        failed = True
+    status = [r["status"] for r in reports]  # failed: a bad row or file, a named split missing, or no split found
+    failed = "bad" in status or (bool(named) and "missing" in status) or all(s == "missing" for s in status)
     if as_json:
         typer.echo(json.dumps({"task": spec.name, "format": spec.format, "splits": reports}, indent=2, ensure_ascii=False))
     else:
@@ -151,11 +139,8 @@ def _print_check(spec: TaskSpec, reports: list[dict[str, Any]]) -> None:
 def example_record(spec: TaskSpec, ex: Example) -> dict[str, Any]:
     """One exported line: id, inputs, reference (label value, gold score, or gold answers)
     and the cluster when the task has one."""
-    rec: dict[str, Any] = {"id": ex.id, "inputs": ex.inputs}
-    if spec.type == "generation":
-        rec["reference"] = list(ex.answers)
-    else:
-        rec["reference"] = ex.label
+    rec: dict[str, Any] = {"id": ex.id, "inputs": ex.inputs,
+                           "reference": list(ex.answers) if spec.type == "generation" else ex.label}
     if ex.cluster is not None:
         rec["cluster"] = ex.cluster
     return rec
@@ -163,26 +148,25 @@ def example_record(spec: TaskSpec, ex: Example) -> dict[str, Any]:
 
 @data_app.command("export")
 def data_export(
-    task: str = typer.Argument(..., help="Task name (see `dabench tasks list`)."),
+    task: str = TASK_ARG,
     split: Optional[str] = typer.Option(None, "--split", help="Split to export (default: the evaluation split)."),
-    data_dir: Optional[str] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
-    data_file: list[str] = typer.Option([], "--data-file", help=DATA_FILE_HELP),
-    download: bool = typer.Option(False, "--download", help=DOWNLOAD_HELP),
+    data_dir: Optional[str] = DATA_DIR,
+    data_file: list[str] = DATA_FILE,
+    download: bool = DOWNLOAD,
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
-    tasks_dir: list[Path] = typer.Option([], "--tasks-dir", help="Extra dir of task YAML specs (repeatable)."),
+    tasks_dir: list[Path] = TASKS_DIR,
 ) -> None:
     """One JSON line per example, in file order: id, inputs, reference (and cluster)."""
     from dabench.data import load_split, resolve_data_dir
+    from dabench.registry import get_registry
 
-    spec = resolve_task(task, tasks_dir)
+    spec = get_registry(tasks_dir).get(task)
     examples, _ = load_split(spec, split or spec.eval_split, resolve_data_dir(data_dir), parse_split_files(data_file, task),
                              download=download)
     lines = (json.dumps(example_record(spec, ex), ensure_ascii=False) + "\n" for ex in examples)
     if output is None:
-        out = sys.stdout
-        for line in lines:
-            out.write(line)
-        out.flush()
+        sys.stdout.writelines(lines)
+        sys.stdout.flush()
     else:
         with open(output, "w", encoding="utf-8") as fh:
             fh.writelines(lines)

@@ -1,10 +1,8 @@
 """``dabench demo``: the whole product on its embedded default, offline, on a CPU.
 
-Builds a small base causal LM and an adapted copy (continued pretraining on the demo's
-pharmacology corpus), compares them on the registered suite ``demo`` (in-domain,
-out-of-domain, knowledge; its data ships with dabench), prints the table and writes the
-reports. The two checkpoints stay in the output dir so ``dabench compare`` and the gate can
-be tried on them with the command it prints, which needs no data or task flags.
+Builds a small base causal LM and an adapted copy (continued pretraining on a pharmacology corpus),
+compares them on the suite ``demo`` (its data ships with dabench) and writes the reports. The two
+checkpoints stay in the output dir, for the gate command it prints (which needs no data or task flags).
 """
 
 from __future__ import annotations
@@ -14,6 +12,7 @@ from pathlib import Path
 
 import typer
 
+from dabench.cli.flags import NO_PROGRESS
 from dabench.cli.root import app
 
 
@@ -23,7 +22,7 @@ def demo_command(
     seed: int = typer.Option(0, "--seed", help="Seed for training and resampling."),
     resamples: int = typer.Option(10_000, "--resamples", help="Bootstrap / permutation resamples."),
     as_json: bool = typer.Option(False, "--json", help="Print comparison.json to stdout instead of the table."),
-    no_progress: bool = typer.Option(False, "--no-progress", help="Do not draw progress bars."),
+    no_progress: bool = NO_PROGRESS,
 ) -> None:
     """Build a base and a domain-adapted model and compare them on the built-in mini suite (offline, CPU, about a minute)."""
     from dabench.cli.output import emit_comparison
@@ -56,12 +55,11 @@ def demo_command(
 def gate_hint(adapted_dir: Path, base_dir: Path) -> str:
     """The follow-up gate command, runnable as printed from the current dir: the base as the
     candidate against the adapted model as the baseline, which fails on ``demo_domain``."""
-    args = ["dabench", "gate", str(adapted_dir), str(base_dir), "--tasks", "demo_domain"]
-    return "try the gate: " + " ".join(shlex.quote(a) for a in args)
+    return "try the gate: " + shlex.join(["dabench", "gate", str(adapted_dir), str(base_dir), "--tasks", "demo_domain"])
 
 
 def leaderboard_hint(out: Path) -> str:
     """The one command that publishes the demo's result as a leaderboard site (with every flip)."""
-    args = ["dabench", "leaderboard", "build", str(out / "comparison.json"), "--dir", str(out / "leaderboard"),
-            "--out", str(out / "site")]
-    return "build a leaderboard from it: " + " ".join(shlex.quote(a) for a in args)
+    return "build a leaderboard from it: " + shlex.join([
+        "dabench", "leaderboard", "build", str(out / "comparison.json"), "--dir", str(out / "leaderboard"),
+        "--out", str(out / "site")])

@@ -1,11 +1,10 @@
-"""Command-line flags built from the option declarations in :mod:`dabench.options`.
+"""Command-line flags: those built from the option declarations in :mod:`dabench.options`, and
+those several commands declare alike.
 
 ``@run_options()`` adds one parameter per option field to a typer command, so ``compare``,
-``gate`` and ``lmeval compare`` take the same flags with the same help and can never drift
-apart. Every generated flag defaults to ``None`` ("not given"): the command receives a
-:class:`~dabench.options.RunOptions` built by :meth:`RunOptions.layered`, where a value the
-user did not give comes from a stored comparison (the gate's replay) or from the option's
-declared default, which the help text shows.
+``gate`` and ``lmeval compare`` take the same flags with the same help. Every generated flag
+defaults to ``None`` ("not given"); :meth:`RawOptions.layered` fills the rest from a stored
+comparison (the gate's replay) or the option's declared default, which the help text shows.
 """
 
 from __future__ import annotations
@@ -26,6 +25,21 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: the parameter a decorated command receives its options in
 OPTIONS_PARAM = "options"
 
+TASK_ARG = typer.Argument(..., help="Task name (see `dabench tasks list`).")
+TASKS_DIR = typer.Option([], "--tasks-dir", help="Extra dir of task YAML specs (repeatable).")
+DATA_DIR = typer.Option(None, "--data-dir", help="Local data dir (layout: docs/data.md); default $DABENCH_DATA_DIR.")
+DATA_FILE = typer.Option([], "--data-file", help="Override one split's file: SPLIT=PATH (repeatable).")
+DOWNLOAD = typer.Option(False, "--download",
+                        help="Fetch missing files from their original URL or the HF hub into the cache.")
+JSON_TEXT = typer.Option(False, "--json", help="Print JSON instead of text.")
+NO_PROGRESS = typer.Option(False, "--no-progress", help="Do not draw progress bars.")
+OUT_DIR = typer.Option(None, "--out", help="Output dir (default reports/<adapted>_vs_<base>).")
+
+
+def split_names(text: str | None) -> list[str]:
+    """The names of a comma-separated list (``--tasks a, b``)."""
+    return [n.strip() for n in (text or "").split(",") if n.strip()]
+
 
 def _cli_type(annotation: Any) -> Any:
     """The type typer parses for a field annotated ``annotation`` (always optional: unset = None)."""
@@ -44,44 +58,31 @@ def _help(f: dataclasses.Field[Any]) -> str:
     return text
 
 
-def option_parameters(names: set[str] | None = None, exclude: frozenset[str] | set[str] = frozenset()
-                      ) -> list[inspect.Parameter]:
-    """One keyword parameter per option field (all of them, or those in ``names``)."""
-    hints: dict[str, Any] = {}
-    for group in GROUPS:
-        hints.update(typing.get_type_hints(group))
-    params = []
+def run_options(names: set[str] | None = None, exclude: frozenset[str] | set[str] = frozenset()
+                ) -> Callable[[F], F]:
+    """Decorate a typer command so that it takes the option flags (every option, or ``names``, less
+    ``exclude``) and receives the given values as ``options: RawOptions``, to be layered by the command."""
+    hints = {name: hint for group in GROUPS for name, hint in typing.get_type_hints(group).items()}
+    added = []  # one keyword parameter per option field
     for name, f in all_fields().items():
         if (names is not None and name not in names) or name in exclude:
             continue
         flag = f.metadata["flag"]
-        is_bool = hints[name] is bool
-        decls = [f"{flag}/--no-{flag[2:]}"] if is_bool else [flag]
+        decls = [f"{flag}/--no-{flag[2:]}"] if hints[name] is bool else [flag]
         info = typer.Option(None, *decls, help=_help(f), show_default=False, metavar=f.metadata.get("metavar"))
-        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=info,
-                                        annotation=_cli_type(hints[name])))
-    return params
-
-
-def run_options(names: set[str] | None = None, exclude: frozenset[str] | set[str] = frozenset()
-                ) -> Callable[[F], F]:
-    """Decorate a typer command so that it takes the option flags (every option, or ``names``
-    without ``exclude``) and receives them as ``options: RawOptions``: the given values by
-    option name (``None`` for what was not given), to be layered by the command (see
-    :meth:`RunOptions.layered`)."""
+        added.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=info,
+                                       annotation=_cli_type(hints[name])))
+    added_names = [p.name for p in added]
 
     def decorate(fn: F) -> F:
         sig = inspect.signature(fn)
-        own = [p for p in sig.parameters.values() if p.name != OPTIONS_PARAM]
-        added = option_parameters(names, exclude)
-        added_names = [p.name for p in added]
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             given = {n: kwargs.pop(n, None) for n in added_names}
             return fn(*args, **kwargs, **{OPTIONS_PARAM: RawOptions(given)})
 
-        params = own + added
+        params = [p for p in sig.parameters.values() if p.name != OPTIONS_PARAM] + added
         wrapper.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
         wrapper.__annotations__ = {p.name: p.annotation for p in params}
         return typing.cast(F, wrapper)

@@ -1,23 +1,10 @@
 """``dabench gate``: pass or fail a candidate checkpoint against a baseline, per task.
 
-What BASELINE and CANDIDATE may be:
-
-- ``dabench gate BASELINE CANDIDATE`` with two checkpoints: runs ``dabench.compare`` with
-  the baseline as ``base`` and the candidate as ``adapted``. The store keeps every
-  per-example record keyed by model fingerprint and task version, so a baseline that was
-  evaluated before (by an earlier gate or compare on the same store) is not evaluated again.
-- ``dabench gate COMPARISON.json``: gates a stored comparison as it is (its ``base`` is the
-  baseline, its ``adapted`` the candidate); nothing is run. Use it after a
-  ``dabench compare`` step, or to re-gate with another margin, alpha or mode.
-- ``dabench gate RESULT.json CANDIDATE``: the baseline is a model of a stored comparison
-  (its ``adapted`` model by default, ``--baseline-side base`` for its ``base``), e.g. the
-  released model's published comparison. The candidate is compared with that checkpoint
-  under the stored protocol (tasks, data dir, limit, shots, seed, resamples, alpha, domain,
-  prompt selection; for fine-tune / probe comparisons also the regime, preset, seeds and
-  hyperparameters; any flag given overrides), and the gate refuses to run (exit 2) if the
-  baseline's fingerprint no longer matches the one stored.
-
-Exit code 0: every task passes; 1: at least one fails; 2: bad input.
+The forms of BASELINE and CANDIDATE are in :func:`gate`'s help. Two checkpoints run ``dabench.compare``
+(the baseline as ``base``); the store keeps every per-example record by model fingerprint and task version,
+so a baseline evaluated before is not evaluated again. A CANDIDATE against a stored comparison is compared
+under the stored protocol, and the gate refuses to run (exit 2) when the baseline's fingerprint no longer
+matches the stored one.
 """
 
 from __future__ import annotations
@@ -30,35 +17,31 @@ from typing import Any, Literal
 import typer
 
 from dabench.cli.root import app
-from dabench.cli.flags import RawOptions, run_options
+from dabench.cli.flags import RawOptions, run_options, split_names
 from dabench.cli.output import check_writable
 from dabench.errors import DabenchError
 from dabench.options import RunOptions
 
 
-def _task_names(
-    tasks: str | None, suite: str | None, known: set[str] | None = None, tasks_dirs: list[Path] | None = None
-) -> list[str] | None:
+def _task_names(tasks: str | None, suite: str | None, tasks_dirs: list[Path], known: set[str] | None = None
+                ) -> list[str] | None:
     """Task names from ``--tasks``/``--suite``, suites expanded through the registry. Names in
     ``known`` (the tasks of a stored comparison) are taken as they are, so a comparison of
     tasks that this installation does not have can still be gated."""
-    names: list[str] = []
-    for raw in (tasks, suite):
-        if raw:
-            names += [n.strip() for n in raw.split(",") if n.strip()]
+    names = split_names(tasks) + split_names(suite)
     if not names:
         return None
     from dabench.intrinsic.spec import get_intrinsic_registry, intrinsic_names
     from dabench.registry import get_registry
 
-    registry = get_registry(tasks_dirs or [])
-    intrinsic = set(intrinsic_names(names, registry, tasks_dirs or []))
+    registry = get_registry(tasks_dirs)
+    intrinsic = set(intrinsic_names(names, registry, tasks_dirs))
     out: list[str] = []
     for name in names:
         if (known is not None and name in known) or name.startswith("lmeval:"):
             resolved = [name]  # lm-eval tasks are resolved by lm-eval's task manager, in the run
         elif name in intrinsic:
-            resolved = [s.name for s in get_intrinsic_registry(tasks_dirs or []).resolve([name])]
+            resolved = [s.name for s in get_intrinsic_registry(tasks_dirs).resolve([name])]
         else:
             resolved = [s.name for s in registry.resolve([name])]
         out += [n for n in resolved if n not in out]
@@ -72,32 +55,13 @@ def _run_compare(baseline: str, candidate: str, tasks: list[str], options: RunOp
     return run_comparison(baseline, candidate, tasks, options).to_dict()
 
 
-def looks_like_json_file(arg: str) -> bool:
-    """Whether a CLI argument names a stored JSON result rather than a checkpoint."""
-    return arg.lower().endswith(".json")
-
-
-def _stored_baseline(stored: dict[str, Any], source: Path, side: str) -> str:
-    """The checkpoint of the stored comparison's ``side``: its path if it still exists (as
-    given, or relative to the JSON's folder), else the name (a hub id)."""
-    model = stored[side]
-    for candidate in (Path(model["path"]), source.parent / model["path"]):
-        if candidate.exists():
-            return str(candidate)
-    return model["path"] or model["name"]
-
-
 def _local_fingerprint(checkpoint: str) -> str | None:
     """The fingerprint of a local checkpoint folder, computed before any model is loaded
     (None for a hub id, or where it cannot be computed up front)."""
+    from dabench.engines.fingerprint import directory_fingerprint
+
     path = Path(checkpoint)
-    if not path.is_dir():
-        return None
-    try:
-        from dabench.engines.fingerprint import directory_fingerprint
-    except ImportError:  # pragma: no cover - engines not installed
-        return None
-    return directory_fingerprint(path)
+    return directory_fingerprint(path) if path.is_dir() else None
 
 
 def _check_fingerprint(checkpoint: str, expected: str, source: str, actual: str | None) -> None:
@@ -108,35 +72,48 @@ def _check_fingerprint(checkpoint: str, expected: str, source: str, actual: str 
         )
 
 
-def _print_result(result: Any) -> None:
-    """A table of the per-task decisions, then each task's reason, then the verdict line."""
+def _print_result(result: Any, policy: bool) -> None:
+    """A table of the per-task decisions (or the policy's outcomes), then each task's reason, then the verdict."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     from dabench.render import fmt
 
+    style = {"pass": "bold green", "fail": "bold red", "inconclusive": "bold yellow"}
+    columns: dict[str, Literal["left", "right"]]
+    if policy:
+        how, width, reason_style = f"policy {result.policy}", 160, style
+        columns = dict.fromkeys(("tier", "task", "mode", "margin", "Δ", "CI", "outcome"), "left")
+        outcomes = [t.outcome for t in result.tasks]
+        rows = [[t.tier, t.task, t.mode, t.margin_spec, fmt.signed(t.delta), fmt.interval(t.ci),
+                 Text(t.outcome, style=style[t.outcome])] for t in result.tasks]
+        verdict = {"GO": "bold green", "NO-GO": "bold red"}.get(result.outcome, "bold yellow")
+    else:
+        regression = result.mode == "regression"
+        how, width = f"{result.mode}, margin {result.margin:g}", 140
+        reason_style = {"pass": "green", "fail": "bold red"}
+        columns = {"task": "left", "category": "left", "metric": "left", "Δ": "right", "CI": "right",
+                   "Holm p" if regression else "lower bound": "right", "result": "left"}
+        outcomes = ["pass" if t.passed else "fail" for t in result.tasks]
+        rows = [[t.task, t.category, t.metric, fmt.signed(t.delta), fmt.interval(t.ci),
+                 fmt.pval(t.p_holm) if regression else fmt.signed(t.lower_bound), Text(o.upper(), style=style[o])]
+                for t, o in zip(result.tasks, outcomes)]
+        verdict = style["pass" if result.passed else "fail"]
     # CI logs are not terminals: do not squeeze the table into rich's default 80 columns there
-    console = Console(width=None if sys.stdout.isatty() else 140)
-    regression = result.mode == "regression"
-    table = Table(title=f"dabench gate ({result.mode}, margin {result.margin:g}, alpha {result.alpha:g}): "
+    console = Console(width=None if sys.stdout.isatty() else width)
+    table = Table(title=f"dabench gate ({how}, alpha {result.alpha:g}): "
                         f"{result.candidate.get('name')} vs baseline {result.baseline.get('name')}")
-    columns: tuple[tuple[str, Literal["left", "right"]], ...] = (
-        ("task", "left"), ("category", "left"), ("metric", "left"), ("Δ", "right"), ("CI", "right"),
-        ("Holm p" if regression else "lower bound", "right"), ("result", "left"))
-    for col, justify in columns:
+    for col, justify in columns.items():
         table.add_column(col, justify=justify, no_wrap=True)
-    for t in result.tasks:
-        stat = fmt.pval(t.p_holm) if regression else fmt.signed(t.lower_bound)
-        table.add_row(t.task, t.category, t.metric, fmt.signed(t.delta), fmt.interval(t.ci), stat,
-                      Text("PASS", style="bold green") if t.passed else Text("FAIL", style="bold red"))
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
-    for t in result.tasks:
-        console.print(Text.assemble(("PASS " if t.passed else "FAIL ", "green" if t.passed else "bold red"),
-                                    (t.task, "bold"), ": ", t.reason))
-    for note in result.notes:
+    for t, outcome in zip(result.tasks, outcomes):
+        console.print(Text.assemble((f"{outcome.upper()} ", reason_style[outcome]), (t.task, "bold"), ": ", t.reason))
+    for note in getattr(result, "notes", ()):
         console.print(Text(f"note: {note}", style="dim"))
-    console.print(Text(result.summary(), style="bold green" if result.passed else "bold red"))
+    console.print(Text(result.summary(), style=verdict))
 
 
 @app.command("gate")
@@ -189,9 +166,9 @@ def _gate(baseline: str, candidate: str | None, tasks: str | None, suite: str | 
           junit: Path | None, as_json: bool, out: Path | None, baseline_side: str, options: RawOptions,
           policy_path: Path | None = None, summary: Path | None = None) -> None:
     """The gate itself (see :func:`gate`)."""
-    from dabench.gate import MODES, evaluate
-    from dabench.gate_policy import load_policy
     from dabench.comparison import read_comparison
+    from dabench.gate import MODES, evaluate
+    from dabench.gate_policy import apply_policy, load_policy
 
     policy = None
     if policy_path is not None:  # read and checked before any model loads
@@ -207,15 +184,15 @@ def _gate(baseline: str, candidate: str | None, tasks: str | None, suite: str | 
         raise DabenchError(f"--mode must be one of {', '.join(MODES)}, not {mode!r}")
     if baseline_side not in ("adapted", "base"):
         raise DabenchError(f"--baseline-side must be adapted or base, not {baseline_side!r}")
-    if candidate is not None and looks_like_json_file(candidate):
+    if candidate is not None and candidate.lower().endswith(".json"):
         raise DabenchError(f"CANDIDATE {candidate!r} is a JSON file; pass a checkpoint, or pass the stored "
                            "comparison alone as `dabench gate COMPARISON.json`")
     margin, alpha = options.get("margin"), options.get("alpha")
     tasks_dirs = [Path(d) for d in options.get("tasks_dir") or []]
     gate_tasks: list[str] | None = None  # a filter, only when gating a stored comparison as it is
-    if looks_like_json_file(baseline):
+    if baseline.lower().endswith(".json"):  # a stored comparison, not a checkpoint
         stored = read_comparison(baseline)
-        names = _task_names(tasks, suite, known={t["task"] for t in stored["tasks"]}, tasks_dirs=tasks_dirs)
+        names = _task_names(tasks, suite, tasks_dirs, known={t["task"] for t in stored["tasks"]})
         if candidate is None:
             run_flags = [f for f in options.given_names() if f not in ("--margin", "--alpha", "--tasks-dir")]
             if run_flags:
@@ -227,8 +204,11 @@ def _gate(baseline: str, candidate: str | None, tasks: str | None, suite: str | 
             cfg = stored.get("config", {}) or {}
             run = options.layered(stored=cfg, correction="holm")
             margin = run.stats.margin
-            ckpt = _stored_baseline(stored, Path(baseline), baseline_side)
-            expected = stored[baseline_side]["fingerprint"]
+            # the baseline's checkpoint: its path if it still exists (as given, or beside the JSON), else a hub id
+            model = stored[baseline_side]
+            ckpt = next((str(p) for p in (Path(model["path"]), Path(baseline).parent / model["path"]) if p.exists()),
+                        model["path"] or model["name"])
+            expected = model["fingerprint"]
             _check_fingerprint(ckpt, expected, baseline, _local_fingerprint(ckpt))
             run_tasks = names or list(cfg.get("tasks") or [t["task"] for t in stored["tasks"]])
             comparison = _run_compare(ckpt, candidate, run_tasks, run)
@@ -238,18 +218,16 @@ def _gate(baseline: str, candidate: str | None, tasks: str | None, suite: str | 
         if candidate is None:
             raise DabenchError(f"BASELINE {baseline!r} is a checkpoint, so a CANDIDATE checkpoint is needed "
                                "(or pass a stored comparison.json alone)")
-        names = _task_names(tasks, suite, tasks_dirs=tasks_dirs)
+        names = _task_names(tasks, suite, tasks_dirs)
         if not names:
             raise DabenchError("pass --tasks or --suite to say what the gate evaluates (see `dabench tasks list`)")
         comparison = _run_compare(baseline, candidate, names, options.layered(correction="holm"))
         source = f"gate of {candidate} against {baseline}"
     result: Any
     if policy is not None:
-        from dabench.gate_policy import apply_policy
-
         def expand(name: str) -> list[str]:
             try:
-                return _task_names(name, None, tasks_dirs=tasks_dirs) or []
+                return _task_names(name, None, tasks_dirs) or []
             except DabenchError:
                 return []
 
@@ -258,9 +236,8 @@ def _gate(baseline: str, candidate: str | None, tasks: str | None, suite: str | 
         result = evaluate(comparison, mode=mode, margin=margin, alpha=alpha, tasks=gate_tasks, source=source)
     if summary is not None:
         summary.parent.mkdir(parents=True, exist_ok=True)
-        text = result.markdown() if policy is not None else _markdown(result)
         with summary.open("a", encoding="utf-8") as f:  # appended: $GITHUB_STEP_SUMMARY collects every step's
-            f.write(text)
+            f.write(result.markdown() if policy is not None else _markdown(result))
     if out is not None:
         from dabench.render.html import write_html_report
 
@@ -275,10 +252,8 @@ def _gate(baseline: str, candidate: str | None, tasks: str | None, suite: str | 
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
         sys.stdout.flush()
-    elif policy is not None:
-        _print_policy(result)
     else:
-        _print_result(result)
+        _print_result(result, policy is not None)
     raise typer.Exit(code=result.exit_code)
 
 
@@ -294,26 +269,3 @@ def _markdown(result: Any) -> str:
                      f"**{'pass' if t.passed else 'fail'}** | {md_cell(t.reason)} |")
     return "\n".join(lines) + "\n"
 
-
-def _print_policy(result: Any) -> None:
-    """A table of the policy's per-task outcomes, then the run's outcome."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    from dabench.render import fmt
-
-    console = Console(width=None if sys.stdout.isatty() else 160)
-    table = Table(title=f"dabench gate (policy {result.policy}, alpha {result.alpha:g}): "
-                        f"{result.candidate.get('name')} vs baseline {result.baseline.get('name')}")
-    for col in ("tier", "task", "mode", "margin", "Δ", "CI", "outcome"):
-        table.add_column(col, no_wrap=True)
-    style = {"pass": "bold green", "fail": "bold red", "inconclusive": "bold yellow"}
-    for t in result.tasks:
-        table.add_row(t.tier, t.task, t.mode, t.margin_spec, fmt.signed(t.delta), fmt.interval(t.ci),
-                      Text(t.outcome, style=style[t.outcome]))
-    console.print(table)
-    for t in result.tasks:
-        console.print(Text.assemble((f"{t.outcome.upper()} ", style[t.outcome]), (t.task, "bold"), ": ", t.reason))
-    console.print(Text(result.summary(), style={"GO": "bold green", "NO-GO": "bold red"}.get(result.outcome,
-                                                                                            "bold yellow")))

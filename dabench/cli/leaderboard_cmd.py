@@ -38,10 +38,9 @@ def leaderboard_build(
     """Build the static site: overview with the gain/cost plot, a page per pair (provenance, the
     command that reproduces it, downloads) and per sweep, flip pages per task, methods. Open
     OUT/index.html; no server needed, no network request."""
-    from dabench.leaderboard import add_records, build_site
+    from dabench.leaderboard import build_site
 
     if results:
-        for added in add_records(list(results), directory):
-            typer.echo(f"{added.status:9} {added.id}  ({added.path})")
+        leaderboard_add(results, directory)
     files = build_site(directory, out)
     typer.echo(f"wrote {len(files)} files to {out}; open {out / 'index.html'}")

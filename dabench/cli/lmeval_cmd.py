@@ -13,7 +13,8 @@ from typing import Optional
 import typer
 
 from dabench.cli.root import app
-from dabench.cli.flags import RawOptions, run_options
+from dabench.cli.flags import OUT_DIR, RawOptions, run_options, split_names
+from dabench.cli.output import default_out_dir, emit_comparison
 from dabench.errors import DabenchError
 
 lmeval_app = typer.Typer(help="Compare on lm-eval tasks, or pair two lm-eval output folders.", no_args_is_help=True)
@@ -44,14 +45,13 @@ def pair_command(
     margin: Optional[float] = typer.Option(None, "--margin", help="Equivalence / non-inferiority margin."),
     correction: str = typer.Option("holm", "--correction", help="holm or bh."),
     category: list[str] = typer.Option([], "--category", help="TASK=CATEGORY (in-domain, out-of-domain, knowledge)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output dir (default reports/<adapted>_vs_<base>)."),
+    out: Optional[Path] = OUT_DIR,
     as_json: bool = typer.Option(False, "--json", help="Print comparison.json to stdout."),
 ) -> None:
     """Pair two lm-eval runs' samples on (task, doc_id, filter) and test every task."""
-    from dabench.cli.output import default_out_dir, emit_comparison
     from dabench.lmeval import compare_from_lmeval
 
-    names = [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None
+    names = split_names(tasks) if tasks else None
     comparison = compare_from_lmeval(base_dir, adapted_dir, tasks=names, resamples=resamples, seed=seed, alpha=alpha,
                                      margin=margin, correction=correction, categories=parse_categories(category))
     emit_comparison(comparison, out or default_out_dir(str(base_dir), str(adapted_dir)), as_json)
@@ -69,7 +69,7 @@ def compare_command(
     include_path: list[Path] = typer.Option([], "--include-path", help="Folder of extra lm-eval task YAMLs (repeatable)."),
     fewshot_seed: int = typer.Option(1234, "--fewshot-seed", help="lm-eval's few-shot sampler seed (its default 1234)."),
     category: list[str] = typer.Option([], "--category", help="TASK=CATEGORY (in-domain, out-of-domain, knowledge)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output dir (default reports/<adapted>_vs_<base>)."),
+    out: Optional[Path] = OUT_DIR,
     as_json: bool = typer.Option(False, "--json", help="Print comparison.json to stdout."),
     options: RawOptions = RawOptions(),
 ) -> None:
@@ -77,10 +77,9 @@ def compare_command(
 
     --shots: num_fewshot (default: each task's own); --batch-size default 16.
     """
-    from dabench.cli.output import default_out_dir, emit_comparison
     from dabench.lmeval import compare_lmeval_tasks
 
-    names = [t.strip() for t in tasks.split(",") if t.strip()]
+    names = split_names(tasks)
     run = options.layered()
     e = run.engine
     engine_options = {"device": e.device, "dtype": e.dtype, "batch_size": e.batch_size or 16,

@@ -1,7 +1,6 @@
 """``dabench regimes``: the comparison regimes and the hyperparameters of each preset.
 
-(The ``--regime`` options of ``compare`` and ``gate`` are declared with every other option in
-:mod:`dabench.options`; gate replay of a stored protocol is :meth:`dabench.options.RunOptions.layered`.)
+(The ``--regime`` options themselves are declared in :mod:`dabench.options`.)
 """
 
 from __future__ import annotations

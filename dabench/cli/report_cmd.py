@@ -26,23 +26,14 @@ def report(
 ) -> None:
     """Render a stored comparison as a self-contained HTML report or as Markdown."""
     from dabench.comparison import read_comparison
+    from dabench.render.html import render_html, write_html_report
+    from dabench.render.markdown import render_markdown, write_markdown_report
 
     if fmt not in FORMATS:
         raise DabenchError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     data = read_comparison(comparison)
-    if fmt == "html":
-        from dabench.render.html import render_html, write_html_report
-
-        if out is None:
-            typer.echo(render_html(data), nl=False)
-            return
-        written = [write_html_report(data, out)]
-    else:
-        from dabench.render.markdown import render_markdown, write_markdown_report
-
-        if out is None:
-            typer.echo(render_markdown(data), nl=False)
-            return
-        written = write_markdown_report(data, out)
-    for path in written:
+    if out is None:
+        typer.echo(render_html(data) if fmt == "html" else render_markdown(data), nl=False)
+        return
+    for path in [write_html_report(data, out)] if fmt == "html" else write_markdown_report(data, out):
         typer.echo(f"wrote {path}", err=True)

@@ -1,8 +1,7 @@
 """The root ``dabench`` Typer application, on which every command module registers its commands.
 
-It lives apart from :mod:`dabench.cli` (which imports every command module to register them
-and runs the app): a command module imports ``app`` from here, so no command module imports
-the package that imports it.
+It lives apart from :mod:`dabench.cli` (which imports every command module and runs the app), so no
+command module imports the package that imports it.
 """
 
 from __future__ import annotations
@@ -16,13 +15,8 @@ from dabench._version import __version__
 
 
 def _hide_flag_type() -> None:
-    """Show no value type (typer 0.29 prints ``<bool>``) next to an on/off flag in ``--help``.
-
-    A flag takes no value, so ``--json <bool>`` reads as if it wanted one. Typer's plain
-    help already leaves the type out for flags; its rich help panel does not, for every
-    flag, ``--help`` included, so this is fixed once here for all commands rather than with
-    a ``metavar`` on each option.
-    """
+    """Show no value type next to an on/off flag in ``--help``: typer 0.29's rich help panel prints
+    ``--json <bool>`` as if the flag wanted a value (its plain help does not); fixed once, for every command."""
     option = typer.core.TyperOption
     original = getattr(option, "display_type_rich", None)
     if original is None or getattr(original, "_dabench_flag_fix", False):

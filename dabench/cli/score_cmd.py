@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 import typer
 
-from dabench.cli.data_cmd import DATA_DIR_HELP, DATA_FILE_HELP, DOWNLOAD_HELP, parse_split_files, resolve_task
+from dabench.cli.data_cmd import parse_split_files
+from dabench.cli.flags import DATA_DIR, DATA_FILE, DOWNLOAD, JSON_TEXT, TASK_ARG, TASKS_DIR
 from dabench.cli.root import app
 from dabench.errors import DataError
 
@@ -28,46 +29,24 @@ SHOWN_IDS = 3
 
 
 def prediction_values(path: Path, spec: TaskSpec) -> dict[str, Any]:
-    """{example id: prediction} from a predictions file (see the module docstring), read by
-    :func:`dabench.data.predictions.read_predictions`."""
+    """{example id: prediction} from a predictions file (see the module docstring). Predictions in a file are
+    label values, not indices: ``1`` means the label "1"."""
     from dabench.data.predictions import LINE, read_predictions
-
-    records = read_predictions(path, ("id", "prediction"), kilt=True)
-    return {pid: _as_value(spec, rec["prediction"], f"{path} line {rec[LINE]}") for pid, rec in records.items()}
-
-
-def _as_value(spec: TaskSpec, pred: Any, where: str) -> Any:
-    """Predictions in a file are label values, not indices: ``1`` means the label "1"."""
     from dabench.data.readers import scalar_text
 
-    def conv(v: Any) -> Any:
+    def value(v: Any, where: str) -> Any:
         if v is None or isinstance(v, str):
             return v
         if isinstance(v, (list, dict)):
             raise DataError(f"{where}: prediction must be a string or a number, not {type(v).__name__}")
         return v if spec.type == "regression" else scalar_text(v)
 
-    if isinstance(pred, dict):
-        return {"answer": conv(pred.get("answer")), "provenance": pred.get("provenance")}
-    return conv(pred)
-
-
-def missing_counts(spec: TaskSpec, names: Sequence[str], preds: Sequence[Any]) -> dict[str, int]:
-    """Per scored metric, how many predictions it scored as missing (always wrong)."""
-    from dabench.metrics import count_missing, task_metric
-
-    return {name: count_missing(task_metric(spec, name), preds) for name in names}
-
-
-def missing_line(missing: dict[str, int]) -> str | None:
-    """The output line on missing predictions; None when there are none."""
-    if not any(missing.values()):
-        return None
-    counts = set(missing.values())
-    if len(counts) == 1:
-        return f"missing predictions: {counts.pop()} (scored as wrong)"
-    parts = ", ".join(f"{name} {n}" for name, n in missing.items())
-    return f"missing predictions: {parts} (scored as wrong)"
+    out = {}
+    for pid, rec in read_predictions(path, ("id", "prediction"), kilt=True).items():
+        pred, where = rec["prediction"], f"{path} line {rec[LINE]}"
+        out[pid] = ({"answer": value(pred.get("answer"), where), "provenance": pred.get("provenance")}
+                    if isinstance(pred, dict) else value(pred, where))
+    return out
 
 
 def align(examples: Sequence, preds: dict[str, Any], split: str, path: Path) -> list[Any]:
@@ -88,20 +67,21 @@ def align(examples: Sequence, preds: dict[str, Any], split: str, path: Path) -> 
 
 @app.command("score")
 def score_command(
-    task: str = typer.Argument(..., help="Task name (see `dabench tasks list`)."),
+    task: str = TASK_ARG,
     predictions: Path = typer.Option(..., "--predictions", "-p", help="JSONL predictions ({id, prediction} or KILT guess records)."),
     split: Optional[str] = typer.Option(None, "--split", help="Split the predictions are for (default: the evaluation split)."),
-    data_dir: Optional[str] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
-    data_file: list[str] = typer.Option([], "--data-file", help=DATA_FILE_HELP),
-    download: bool = typer.Option(False, "--download", help=DOWNLOAD_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
-    tasks_dir: list[Path] = typer.Option([], "--tasks-dir", help="Extra dir of task YAML specs (repeatable)."),
+    data_dir: Optional[str] = DATA_DIR,
+    data_file: list[str] = DATA_FILE,
+    download: bool = DOWNLOAD,
+    as_json: bool = JSON_TEXT,
+    tasks_dir: list[Path] = TASKS_DIR,
 ) -> None:
     """Score a predictions file with every metric of the task."""
     from dabench.data import load_split, resolve_data_dir
-    from dabench.metrics import score_predictions
+    from dabench.metrics import count_missing, score_predictions, task_metric
+    from dabench.registry import get_registry
 
-    spec = resolve_task(task, tasks_dir)
+    spec = get_registry(tasks_dir).get(task)
     sp = split or spec.eval_split
     examples, digest = load_split(spec, sp, resolve_data_dir(data_dir), parse_split_files(data_file, task), download=download)
     preds = align(examples, prediction_values(predictions, spec), sp, predictions)
@@ -109,7 +89,7 @@ def score_command(
         scores, skipped = score_predictions(spec, examples, preds)
     except ValueError as exc:
         raise DataError(f"task {spec.name!r}: {exc}") from None
-    missing = missing_counts(spec, list(scores), preds)
+    missing = {name: count_missing(task_metric(spec, name), preds) for name in scores}  # per metric: scored as wrong
     result = {"task": spec.name, "split": sp, "n": len(examples), "data_sha256": digest,
               "headline": spec.metric, "metrics": scores, "skipped": skipped, "missing": missing}
     if as_json:
@@ -122,6 +102,7 @@ def score_command(
         typer.echo(f"  {name:<{width}}  {value:.4f}{mark}")
     for name, why in skipped.items():
         typer.echo(f"  {name:<{width}}  skipped: {why}")
-    line = missing_line(missing)
-    if line is not None:
-        typer.echo(line)
+    if any(missing.values()):
+        counts = set(missing.values())
+        what = str(counts.pop()) if len(counts) == 1 else ", ".join(f"{name} {n}" for name, n in missing.items())
+        typer.echo(f"missing predictions: {what} (scored as wrong)")

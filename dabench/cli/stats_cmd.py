@@ -1,13 +1,11 @@
 """``dabench stats``: paired statistics for predictions people already have.
 
-Two JSON Lines files, one per model, each line ``{"id", "prediction", "reference"[, "cluster"]}``,
-are read by :func:`dabench.data.predictions.read_predictions`, paired on ``id`` (the id sets
-must match exactly: a silent inner join would hide missing predictions) and compared with
-:func:`dabench.stats.paired_test` on the named metric.
+Two JSON Lines files, one per model, each line ``{"id", "prediction", "reference"[, "cluster"]}``, are
+paired on ``id`` (the id sets must match exactly: a silent inner join would hide missing predictions) and
+compared with :func:`dabench.stats.paired_test` on the named metric.
 
-A ``null`` (or blank) prediction is a missing answer: always wrong, never a class (it does
-not enter the inferred label set), and counted per model in the output. A correlation metric
-refuses it; a ``null`` reference is an error.
+A ``null`` (or blank) prediction is a missing answer: always wrong, never a class, counted per model in the
+output. A correlation metric refuses it; a ``null`` reference is an error.
 """
 
 from __future__ import annotations
@@ -20,6 +18,7 @@ from typing import Any, Callable
 
 import typer
 
+from dabench.cli.flags import split_names
 from dabench.cli.root import app
 from dabench.data.predictions import read_predictions
 from dabench.errors import DabenchError, DataError, PairingError
@@ -37,14 +36,10 @@ def pair_records(
 ) -> tuple[list[str], list[Any] | None]:
     """Ids in the base file's order and the cluster keys (None without clusters); refuses
     mismatched id sets, disagreeing references and disagreeing or partial cluster keys."""
-    only_b = [k for k in base if k not in adapted]
-    only_a = [k for k in adapted if k not in base]
-    if only_b or only_a:
-        parts = []
-        if only_b:
-            parts.append(f"{len(only_b)} only in {base_path} (e.g. {only_b[0]!r})")
-        if only_a:
-            parts.append(f"{len(only_a)} only in {adapted_path} (e.g. {only_a[0]!r})")
+    parts = [f"{len(only)} only in {path} (e.g. {only[0]!r})"
+             for path, only in ((base_path, [k for k in base if k not in adapted]),
+                                (adapted_path, [k for k in adapted if k not in base])) if only]
+    if parts:
         raise PairingError(f"the two files hold different ids: {'; '.join(parts)}; both must predict the same examples")
     ids = list(base)
     clusters: list[Any] = []
@@ -75,22 +70,10 @@ def infer_labels(*files: dict[str, dict[str, Any]]) -> list[str]:
     (a missing prediction is never a class), sorted."""
     keys = {_label_key(r[f]) for recs in files for r in recs.values() for f in ("prediction", "reference")
             if not is_missing(r[f])}
-    return _sorted_labels(keys)
-
-
-def _sorted_labels(keys: set[str]) -> list[str]:
     try:
         return sorted(keys, key=float)
     except ValueError:
         return sorted(keys)
-
-
-def _count_missing(metric: Any, predictions: list[Any]) -> int:
-    """Missing predictions in a file: for a label metric a file holds label *values*, so
-    only null or blank counts (``-1`` is the label "-1", not the missing index)."""
-    if getattr(metric, "input_kind", "label") == "label":
-        return sum(1 for p in predictions if is_missing(p))
-    return count_missing(metric, predictions)
 
 
 def _to_float(value: Any, where: str) -> float:
@@ -138,14 +121,14 @@ def stats_command(
     recs_b = read_predictions(base, _FIELDS)
     recs_a = read_predictions(adapted, _FIELDS)
     ids, clusters = pair_records(recs_b, recs_a, base, adapted)
-    probe = get_metric(metric, ["0", "1"])
-    kind = getattr(probe, "input_kind", "label")
+    kind = getattr(get_metric(metric, ["0", "1"]), "input_kind", "label")  # read off a probe instance
 
     label_list: list[str] | None = None
-    convert: Callable[[Any, str], Any]  # a prediction or reference as the metric reads it
+    # a prediction or reference as the metric reads it
+    convert: Callable[[Any, str], Any] = _to_float if kind == "score" else lambda value, where: value
     if kind == "label":
         if labels is not None:
-            label_list = [s.strip() for s in labels.split(",") if s.strip()]
+            label_list = split_names(labels)
             if len(set(label_list)) != len(label_list):
                 raise DabenchError("--labels lists a label twice")
         else:
@@ -165,14 +148,6 @@ def stats_command(
                 raise DataError(f"{where}: label {value!r} is not in --labels ({known})") from None
 
         convert = label_index
-    elif kind == "score":
-        convert = _to_float
-    else:
-
-        def as_given(value: Any, where: str) -> Any:
-            return value
-
-        convert = as_given
 
     m = get_metric(metric, label_list or [])
 
@@ -186,8 +161,11 @@ def stats_command(
             refuse_missing_scores(m, [recs[k][field] for k in ids], ids, str(path))
         return [convert(recs[k][field], where[k]) for k in ids]
 
-    missing = {role: _count_missing(m, [recs[k]["prediction"] for k in ids])
-               for role, recs in (("base", recs_b), ("adapted", recs_a))}
+    # a label file holds label *values*: only null or blank is missing ("-1" is the label "-1", not the missing index)
+    missing = {}
+    for role, recs in (("base", recs_b), ("adapted", recs_a)):
+        preds = [recs[k]["prediction"] for k in ids]
+        missing[role] = sum(map(is_missing, preds)) if kind == "label" else count_missing(m, preds)
     try:
         ref = column(recs_b, base, "reference")
         stats_b = m.stats(column(recs_b, base, "prediction"), ref)
@@ -197,8 +175,7 @@ def stats_command(
     except ValueError as exc:
         raise DabenchError(str(exc).splitlines()[0]) from None
     decision = decide(res, res.p_value, alpha=alpha, margin=margin)
-    out = res.to_dict()
-    out.update(decision)
+    out = {**res.to_dict(), **decision}
     if label_list is not None:
         out["labels"] = label_list
     out["missing_base"], out["missing_adapted"] = missing["base"], missing["adapted"]

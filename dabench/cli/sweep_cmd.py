@@ -8,8 +8,8 @@ from typing import Any, Optional
 
 import typer
 
-from dabench.cli.flags import RawOptions, run_options
-from dabench.cli.output import check_writable
+from dabench.cli.flags import NO_PROGRESS, RawOptions, run_options, split_names
+from dabench.cli.output import check_writable, default_out_dir
 from dabench.cli.root import app
 from dabench.errors import DabenchError
 
@@ -25,7 +25,7 @@ def sweep_command(
     tasks: Optional[str] = typer.Option(None, "--tasks", "-t", help="Comma-separated task or suite names."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output dir (default reports/sweep_vs_<base>)."),
     as_json: bool = typer.Option(False, "--json", help="Print sweep.json to stdout instead of the table."),
-    no_progress: bool = typer.Option(False, "--no-progress", help="Do not draw progress bars."),
+    no_progress: bool = NO_PROGRESS,
     options: RawOptions = RawOptions(),
 ) -> None:
     """Compare every checkpoint with BASE on the same examples; one multiplicity correction over
@@ -34,18 +34,16 @@ def sweep_command(
     Writes sweep.json, examples.jsonl (every checkpoint's per-example rows) and report.html (a
     trajectory plot per category) to --out.
     """
-    from dabench.cli.output import default_out_dir
     from dabench.example_rows import EXAMPLES_FILE, example_lines, write_examples
     from dabench.render.sweep_report import sweep_html
     from dabench.sweep import sweep
 
-    names = [t.strip() for t in (tasks or "").split(",") if t.strip()]
+    names = split_names(tasks)
     if not names:
         raise DabenchError("--tasks is required (task or suite names; see `dabench tasks list`)")
     out_dir = out or default_out_dir(base, "sweep")
     check_writable(out_dir / "sweep.json")
-    run = options.layered()
-    kwargs = run.compare_kwargs(names)
+    kwargs = options.layered().compare_kwargs(names)
     result = sweep(base, checkpoints or [], names, pattern=pattern, progress=not (no_progress or as_json), **kwargs)
     out_dir.mkdir(parents=True, exist_ok=True)
     data = result.to_dict()

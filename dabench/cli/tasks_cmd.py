@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from dabench.cli.flags import TASK_ARG, TASKS_DIR
 from dabench.cli.root import app
 from dabench.registry import get_registry
 
-TASKS_DIR_HELP = "Extra dir of task YAML specs (repeatable)."
 COLUMNS = ("name", "family", "domain", "category", "type", "metric", "suites")
 
 tasks_app = typer.Typer(help="List and inspect the registered tasks.", no_args_is_help=True)
@@ -25,7 +24,7 @@ app.add_typer(tasks_app, name="tasks")
 def tasks_list(
     suite: str | None = typer.Option(None, "--suite", help="Only the tasks of this suite."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-    tasks_dir: list[Path] = typer.Option([], "--tasks-dir", help=TASKS_DIR_HELP),
+    tasks_dir: list[Path] = TASKS_DIR,
 ) -> None:
     """List the registered tasks (name, family, domain, category, metric, suites), intrinsic
     (held-out text perplexity) tasks included. Piped output is tab-separated, one task a line."""
@@ -39,57 +38,36 @@ def tasks_list(
     else:
         specs = reg.resolve([suite]) if suite else [reg.get(n) for n in reg.names()]
         ispecs = [] if suite else [intrinsic.get(n) for n in intrinsic.names()]
-    rows = [
-        {"name": s.name, "family": s.family, "domain": s.domain, "category": s.category, "type": s.type,
-         "metric": s.metric, "suites": s.suites}
-        for s in specs
-    ] + [
-        {"name": s.name, "family": "intrinsic", "domain": s.domain, "category": s.category, "type": "intrinsic",
-         "metric": "neg_log_ppl", "suites": s.suites}
-        for s in ispecs
-    ]
+    rows = [dict(zip(COLUMNS, (s.name, s.family, s.domain, s.category, s.type, s.metric, s.suites))) for s in specs]
+    rows += [dict(zip(COLUMNS, (s.name, "intrinsic", s.domain, s.category, "intrinsic", "neg_log_ppl", s.suites)))
+             for s in ispecs]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
-    elif sys.stdout.isatty():
-        _print_table(rows)
-    else:
-        _print_plain(rows)
-
-
-def _cells(row: dict[str, Any]) -> list[str]:
-    """The text of each column of one task row (a list joined with commas)."""
-    return [", ".join(row[c]) if isinstance(row[c], list) else str(row[c]) for c in COLUMNS]
-
-
-def _print_table(rows: list[dict[str, Any]]) -> None:
-    """A rich table, for a terminal (rich may shorten cells to fit its width)."""
-    table = Table(title="dabench tasks")
-    for col in COLUMNS:
-        table.add_column(col)
-    for r in rows:
-        table.add_row(*_cells(r))
-    Console().print(table)
-
-
-def _print_plain(rows: list[dict[str, Any]]) -> None:
-    """A header line and one tab-separated line per task, never shortened: for pipes and
-    files, where a table sized to an unknown width would cut names off."""
-    typer.echo("\t".join(COLUMNS))
-    for r in rows:
-        typer.echo("\t".join(_cells(r)))
+        return
+    cells = [[", ".join(r[c]) if isinstance(r[c], list) else str(r[c]) for c in COLUMNS] for r in rows]
+    if sys.stdout.isatty():  # a rich table (rich may shorten cells to fit the terminal)
+        table = Table(title="dabench tasks")
+        for col in COLUMNS:
+            table.add_column(col)
+        for row in cells:
+            table.add_row(*row)
+        Console().print(table)
+    else:  # tab-separated, never shortened: in a pipe or file a table sized to an unknown width would cut names off
+        typer.echo("\t".join(COLUMNS))
+        for row in cells:
+            typer.echo("\t".join(row))
 
 
 @tasks_app.command("show")
 def tasks_show(
-    task: str = typer.Argument(..., help="Task name (see `dabench tasks list`)."),
+    task: str = TASK_ARG,
     domain: str | None = typer.Option(None, "--domain", help="Show the category relative to this adaptation domain."),
     as_json: bool = typer.Option(False, "--json", help="Print the full spec as JSON."),
-    tasks_dir: list[Path] = typer.Option([], "--tasks-dir", help=TASKS_DIR_HELP),
+    tasks_dir: list[Path] = TASKS_DIR,
 ) -> None:
     """Show one task: data files and format, fields, labels, templates, metrics, hash."""
-    from dabench.metrics import task_metrics
-
     from dabench.intrinsic.spec import get_intrinsic_registry, intrinsic_names
+    from dabench.metrics import task_metrics
 
     reg = get_registry(tasks_dir)
     if intrinsic_names([task], reg, tasks_dir):
@@ -110,10 +88,9 @@ def tasks_show(
     spec = reg.get(task)
     metrics = task_metrics(spec)  # also checks that every metric name is known
     if as_json:
-        data = spec.model_dump(mode="json")
-        data["spec_hash"] = spec.spec_hash()
-        data["category_for_domain"] = spec.category_for(domain)
-        data["metric_inputs"] = {n: getattr(m, "input_kind", "label") for n, m in metrics.items()}
+        data = {**spec.model_dump(mode="json"), "spec_hash": spec.spec_hash(),
+                "category_for_domain": spec.category_for(domain),
+                "metric_inputs": {n: getattr(m, "input_kind", "label") for n, m in metrics.items()}}
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     lines = [

@@ -16,6 +16,7 @@ import numpy as np
 
 from dabench.comparison import ModelInfo, TaskResult
 from dabench.data import resolve_data_dir
+from dabench.engines import checkpoints as ckpts
 from dabench.example_rows import example_row
 from dabench.errors import PairingError, TaskError
 from dabench.intrinsic.documents import DocumentSet, load_documents
@@ -35,18 +36,17 @@ if TYPE_CHECKING:  # torch and transformers load only when a model is scored
     import torch
     from transformers import PreTrainedTokenizerBase
 
+
 class _LM:
     """A checkpoint scored as a language model; loaded on first use."""
 
     def __init__(self, handle: ModelHandle) -> None:
-        from dabench.engines import checkpoints as ckpts
-
         self.handle = handle
         self.name = handle.checkpoint
         self.options = dict(handle.options)
         self.ck = handle.resolved
-        self.fp = handle.fingerprint()
-        self.config = ckpts.read_config(self.ck, trust_remote_code=bool(self.options.get("trust_remote_code")))
+        self.trust = bool(self.options.get("trust_remote_code"))
+        self.config = ckpts.read_config(self.ck, trust_remote_code=self.trust)
         self._model: torch.nn.Module | None = None
         self._tok: PreTrainedTokenizerBase | None = None
 
@@ -55,9 +55,7 @@ class _LM:
 
     def tokenizer(self) -> PreTrainedTokenizerBase:
         if self._tok is None:
-            from dabench.engines import checkpoints as ckpts
-
-            self._tok = ckpts.load_tokenizer(self.ck, trust_remote_code=bool(self.options.get("trust_remote_code")))
+            self._tok = ckpts.load_tokenizer(self.ck, trust_remote_code=self.trust)
         return self._tok
 
     def tokenizer_hash(self) -> str:
@@ -69,19 +67,15 @@ class _LM:
 
     def model(self) -> torch.nn.Module:
         if self._model is None:
-            shared = self._engine_model()
-            if shared is not None:
-                self._model = shared
-                return shared
+            self._model = self._engine_model()
+        if self._model is None:
             import torch
             from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
 
-            from dabench.engines import checkpoints as ckpts
             from dabench.engines.hf import pick_device
 
             auto = AutoModelForMaskedLM if self.measure() == "pseudo_perplexity" else AutoModelForCausalLM
-            model = ckpts.load_model(self.ck, auto, dtype=torch.float32,
-                                     trust_remote_code=bool(self.options.get("trust_remote_code")),
+            model = ckpts.load_model(self.ck, auto, dtype=torch.float32, trust_remote_code=self.trust,
                                      allow_pickle=bool(self.options.get("allow_pickle")))
             if hasattr(model, "merge_and_unload"):
                 model = model.merge_and_unload()
@@ -89,37 +83,28 @@ class _LM:
         return self._model
 
     def _engine_model(self) -> torch.nn.Module | None:
-        """The causal LM of this side's engine, when it is exactly what this kind would load:
-        float32 weights with no adapter switched in or out, so the perplexities are those of a
-        load of its own, and the checkpoint loads once per side (per worker) whichever kind's
-        unit comes first. Else None, and this kind loads its own."""
+        """The causal LM of this side's engine when it is exactly what this kind would load (float32,
+        no adapter switched in or out), so the checkpoint loads once per side; else None."""
         import torch
 
         engine = self.handle.loaded_engine()
-        if engine is None:
-            if not self._engine_would_do():
-                return None
+        if engine is None and self._engine_would_do():
             engine = self.handle.get()
-        if engine.kind != "lm" or self.measure() != "perplexity":
-            return None
         model = getattr(engine, "model", None)
-        if model is None or hasattr(model, "disable_adapter"):
-            return None
-        if next(model.parameters()).dtype != torch.float32:
+        if (engine is None or engine.kind != "lm" or self.measure() != "perplexity" or model is None
+                or hasattr(model, "disable_adapter") or next(model.parameters()).dtype != torch.float32):
             return None
         return model
 
     def _engine_would_do(self) -> bool:
         """Whether loading the side's hf engine gives the float32 causal LM this kind needs."""
-        from dabench.engines.hf import pick_device, resolve_dtype
-
         import torch
 
-        if (self.handle.kind != "hf" or self.handle.shares_load or self.ck.kind == "adapter"
-                or self.measure() != "perplexity"):
-            return False
+        from dabench.engines.hf import pick_device, resolve_dtype
+
         archs = " ".join(getattr(self.config, "architectures", None) or [])
-        if "ForSequenceClassification" in archs:
+        if (self.handle.kind != "hf" or self.handle.shares_load or self.ck.kind == "adapter"
+                or self.measure() != "perplexity" or "ForSequenceClassification" in archs):
             return False
         device = pick_device(self.options.get("device"))
         return resolve_dtype(self.options.get("dtype"), device) == torch.float32
@@ -128,18 +113,15 @@ class _LM:
         from dabench.engines.hf import model_max_length
 
         window = model_max_length(self.config, self.tokenizer())
-        want = override or spec_max or window
-        return int(min(want, window))
+        return int(min(override or spec_max or window, window))
 
     def release(self) -> None:
         self._model = None
 
 
 class IntrinsicPlan:
-    """The intrinsic tasks of a comparison (a :class:`~dabench.orchestrator.KindPlan`): documents
-    read, the measure (perplexity or pseudo-perplexity) and one scoring window per task fixed
-    for both models before any weights load, then per side the per-document records through the
-    store, then a paired test per task."""
+    """The intrinsic tasks of a comparison (a :class:`~dabench.orchestrator.KindPlan`): documents, measure
+    and one window per task fixed for both models before any weights load, then records, then paired tests."""
 
     kind = "intrinsic"
 
@@ -152,8 +134,7 @@ class IntrinsicPlan:
         check_stats_options(alpha, correction)
         self.specs = get_intrinsic_registry(tasks_dirs).resolve(tasks)
         self.root = resolve_data_dir(data_dir)
-        data_files = data_files or {}
-        self.docsets = {s.name: load_documents(s, self.root, limit=limit, overrides=data_files.get(s.name),
+        self.docsets = {s.name: load_documents(s, self.root, limit=limit, overrides=(data_files or {}).get(s.name),
                                                tasks_dirs=tasks_dirs) for s in self.specs}
         self.limit, self.max_length, self.batch_tokens = limit, max_length, batch_tokens
         self.seed, self.resamples, self.alpha, self.margin, self.correction = seed, resamples, alpha, margin, correction
@@ -184,9 +165,7 @@ class IntrinsicPlan:
         self.records[role] = {name: run.ordered() for name, run in runs.items()}
 
     def test(self) -> list[tuple[TaskResult, Any]]:
-        return [_task_result(s, self.docsets[s.name], self.records["base"][s.name], self.records["adapted"][s.name],
-                             self.measures[s.name], self.windows[s.name], self.domain, self.resamples, self.seed,
-                             self.alpha, self.margin) for s in self.specs]
+        return [self._task_result(s) for s in self.specs]
 
     def config(self, results: Sequence[TaskResult]) -> dict[str, Any]:
         return {
@@ -209,14 +188,42 @@ class IntrinsicPlan:
             "regime": "intrinsic",
         }
 
-
-def _run_key(spec: IntrinsicSpec, docs: DocumentSet, measure: str, window: int) -> str:
-    return run_key({
-        "kind": f"intrinsic/{measure}",
-        "spec": spec.spec_hash(),
-        "data": docs.data_hash,
-        "window": window,
-    })
+    def _task_result(self, spec: IntrinsicSpec) -> tuple[TaskResult, Any]:
+        """The task's result and its paired test over the documents scored in both models."""
+        docs = self.docsets[spec.name]
+        stats_b, stats_a = (document_stats(self.records[role][spec.name], spec.unit) for role in ("base", "adapted"))
+        keep = (stats_b[:, 1] > 0) & (stats_a[:, 1] > 0)
+        dropped = int(np.count_nonzero(~keep))
+        stats_b, stats_a = stats_b[keep], stats_a[keep]
+        if stats_b.shape[0] == 0:
+            raise PairingError(f"intrinsic task {spec.name!r}: no document has a scored token")
+        metric = NegLogPerplexity()
+        res = paired_test(metric, stats_b, stats_a, resamples=self.resamples, seed=self.seed, alpha=self.alpha,
+                          margin=self.margin)
+        pb, pa = (float(Perplexity().score_from_stats(st.sum(axis=0))) for st in (stats_b, stats_a))
+        regime = {
+            "regime": "intrinsic",
+            "measure": self.measures[spec.name],
+            "unit": spec.unit,
+            "window": self.windows[spec.name],
+            "source": docs.source,
+            "documents": int(stats_b.shape[0]),
+            "documents_without_tokens": dropped,
+            "units": {"base": float(stats_b[:, 1].sum()), "adapted": float(stats_a[:, 1].sum())},
+            "perplexity": {"base": pb, "adapted": pa, "ratio": pa / pb},
+            "higher_is_better": True,
+        }
+        result = TaskResult.from_paired(
+            res, task=spec.name, category=spec.category_for(self.domain), metric=metric.name, n=int(stats_b.shape[0]),
+            secondary={"perplexity": {"base": pb, "adapted": pa, "delta": pa - pb}}, regime=regime)
+        kept = [d for d, k in zip(docs.documents, keep) if k]
+        per_b, per_a = -stats_b[:, 0] / stats_b[:, 1], -stats_a[:, 0] / stats_a[:, 1]
+        unit = spec.unit
+        result.examples = [
+            example_row(d.id, d.text if len(d.text) <= 300 else d.text[:299] + "…", "",
+                        f"nll/{unit} {-b:.4f}", f"nll/{unit} {-a:.4f}", base_score=float(b), adapted_score=float(a))
+            for d, b, a in zip(kept, per_b, per_a)]
+        return result, res
 
 
 def _run(spec: IntrinsicSpec, docs: DocumentSet, measure: str, window: int, role: str, batch_tokens: int) -> Run:
@@ -224,7 +231,8 @@ def _run(spec: IntrinsicSpec, docs: DocumentSet, measure: str, window: int, role
     info = RunInfo(model_name=role, task=spec.name, spec_hash=spec.spec_hash(),
                    config={"measure": measure, "window": window, "source": docs.source})
     return Run(kind="intrinsic", task=spec.name, label=f"{role} · {spec.name} ({measure.replace('_', '-')})",
-               run_key=_run_key(spec, docs, measure, window), ids=[d.id for d in docs.documents],
+               run_key=run_key({"kind": f"intrinsic/{measure}", "spec": spec.spec_hash(), "data": docs.data_hash,
+                                "window": window}), ids=[d.id for d in docs.documents],
                job=_ScoreJob(docs, measure, window, batch_tokens), info=info)
 
 
@@ -249,44 +257,3 @@ def document_stats(records: Sequence[Mapping[str, Any]], unit: str) -> np.ndarra
     """``(n, 2)`` rows of (nll, units) from stored per-document records."""
     col = "tokens" if unit == "token" else "bytes"
     return np.array([[r["nll"], r[col]] for r in records], dtype=np.float64)
-
-
-def _task_result(spec: IntrinsicSpec, docs: DocumentSet, rec_b: list[dict[str, Any]], rec_a: list[dict[str, Any]],
-                 measure: str, window: int, domain: str | None, resamples: int, seed: int, alpha: float,
-                 margin: float | None) -> tuple[TaskResult, Any]:
-    stats_b = document_stats(rec_b, spec.unit)
-    stats_a = document_stats(rec_a, spec.unit)
-    keep = (stats_b[:, 1] > 0) & (stats_a[:, 1] > 0)
-    dropped = int(np.count_nonzero(~keep))
-    stats_b, stats_a = stats_b[keep], stats_a[keep]
-    if stats_b.shape[0] == 0:
-        raise PairingError(f"intrinsic task {spec.name!r}: no document has a scored token")
-    metric = NegLogPerplexity()
-    res = paired_test(metric, stats_b, stats_a, resamples=resamples, seed=seed, alpha=alpha, margin=margin)
-    ppl = Perplexity()
-    pb = float(ppl.score_from_stats(stats_b.sum(axis=0)))
-    pa = float(ppl.score_from_stats(stats_a.sum(axis=0)))
-    regime = {
-        "regime": "intrinsic",
-        "measure": measure,
-        "unit": spec.unit,
-        "window": window,
-        "source": docs.source,
-        "documents": int(stats_b.shape[0]),
-        "documents_without_tokens": dropped,
-        "units": {"base": float(stats_b[:, 1].sum()), "adapted": float(stats_a[:, 1].sum())},
-        "perplexity": {"base": pb, "adapted": pa, "ratio": pa / pb},
-        "higher_is_better": True,
-    }
-    result = TaskResult.from_paired(
-        res, task=spec.name, category=spec.category_for(domain), metric=metric.name, n=int(stats_b.shape[0]),
-        secondary={"perplexity": {"base": pb, "adapted": pa, "delta": pa - pb}}, regime=regime,
-    )
-    kept = [d for d, k in zip(docs.documents, keep) if k]
-    per_b, per_a = -stats_b[:, 0] / stats_b[:, 1], -stats_a[:, 0] / stats_a[:, 1]
-    unit = spec.unit
-    result.examples = [
-        example_row(d.id, d.text if len(d.text) <= 300 else d.text[:299] + "…", "",
-                    f"nll/{unit} {-b:.4f}", f"nll/{unit} {-a:.4f}", base_score=float(b), adapted_score=float(a))
-        for d, b, a in zip(kept, per_b, per_a)]
-    return result, res

@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
-from dabench._version import __version__
 from dabench.comparison import Comparison, ModelInfo
 from dabench.engines.fingerprint import file_digest, fingerprint_of
 from dabench.lmeval.pairing import pair_runs
@@ -54,9 +53,8 @@ def compare_from_lmeval(
 
 
 class LmevalPlan:
-    """The ``lmeval:`` tasks of a comparison (a :class:`~dabench.orchestrator.KindPlan`): the
-    task manager built before any model loads, per side the answers through dabench's engine
-    and store, then a paired test per (task, filter)."""
+    """The ``lmeval:`` tasks of a comparison (a :class:`~dabench.orchestrator.KindPlan`): the task manager
+    built before any model loads, answers through dabench's engine and store, a paired test per (task, filter)."""
 
     kind = "lm-eval"
 
@@ -107,8 +105,7 @@ class LmevalPlan:
                 self.include_key: self.include_path}
 
     def signature(self, results: Sequence[Any], infos: Mapping[str, ModelInfo]) -> dict[str, Any]:
-        return {"dabench_version": __version__,
-                "fingerprints": {"base": infos["base"].fingerprint, "adapted": infos["adapted"].fingerprint},
+        return {"fingerprints": {"base": infos["base"].fingerprint, "adapted": infos["adapted"].fingerprint},
                 **stats_settings(self, with_margin=False)}
 
 

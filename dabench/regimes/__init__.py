@@ -11,7 +11,7 @@ Public surface:
 """
 
 from dabench.regimes.backbone import Backbone
-from dabench.regimes.compare import META_ID, REGIMES, majority, seed_list
+from dabench.regimes.compare import META_ID, majority, seed_list
 from dabench.regimes.config import PRESETS, FinetuneConfig, Preset, ProbeConfig, get_preset
 from dabench.regimes.finetune import finetune_seed, slanted_triangular
 from dabench.regimes.info import regime_info
@@ -24,7 +24,6 @@ __all__ = [
     "PRESETS",
     "Preset",
     "ProbeConfig",
-    "REGIMES",
     "extract_features",
     "finetune_seed",
     "get_preset",

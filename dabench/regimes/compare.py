@@ -1,13 +1,9 @@
 """The fine-tune and probe kinds: base vs adapted backbone, each trained on every task (or probed), paired on the test examples.
 
-Data flow, as in the prompting comparison: task specs → train/dev/test plans (read and
-checked before any model loads) → per model and seed, test predictions through the store
-(a seed whose predictions are stored is never recomputed, so an interrupted fine-tune resumes
-at the seed it stopped in) → per-seed per-example metric statistics → paired seeds t-test
-over seeds × examples (:func:`dabench.stats.paired_test_seeds`; a single
-deterministic probe run uses :func:`dabench.stats.paired_test`) → Holm/BH across tasks →
-verdicts → a :class:`~dabench.comparison.Comparison` with mean ± sd per model in each task's
-``regime`` details.
+Data flow, as in the prompting comparison: train/dev/test data read before any model loads →
+per model and seed, test predictions through the store → paired seeds t-test over seeds ×
+examples (:func:`dabench.stats.paired_test_seeds`; a single deterministic probe run uses
+:func:`dabench.stats.paired_test`) → mean ± sd per model in each task's ``regime`` details.
 """
 
 from __future__ import annotations
@@ -39,7 +35,6 @@ from dabench.work import Run
 from dabench.verdicts import check_stats_options
 from dabench.taskspec import TaskSpec
 
-REGIMES = ("finetune", "probe", "intrinsic")
 #: record id, per seed, of the run's training details; stored in the same transaction as the
 #: predictions, so its presence marks a completed seed
 META_ID = "#meta"
@@ -49,8 +44,7 @@ Runs = dict[int, tuple[np.ndarray, dict[str, Any]]]
 
 def seed_list(seeds: int | Sequence[int] | None, default: int) -> list[int]:
     """``seeds`` as a list: a count n → 0..n−1, or explicit seeds."""
-    if seeds is None:
-        seeds = default
+    seeds = default if seeds is None else seeds
     out = list(range(int(seeds))) if isinstance(seeds, (int, np.integer)) else [int(s) for s in seeds]
     if not out:
         raise TaskError("--seeds must be at least 1")
@@ -61,9 +55,8 @@ def seed_list(seeds: int | Sequence[int] | None, default: int) -> list[int]:
 
 class RegimePlan:
     """The tasks of a fine-tune or probe comparison (a :class:`~dabench.orchestrator.KindPlan`):
-    hyperparameters resolved and train/dev/test data read before any backbone loads, then per
-    side each seed's test predictions through the store (a seed whose predictions are stored is
-    never trained again), then the seeds t-test (fine-tune) or a paired test (probe) per task."""
+    hyperparameters resolved and data read before any backbone loads, then per side each seed's
+    test predictions through the store, then the seeds t-test (fine-tune) or a paired test (probe)."""
 
     def __init__(self, tasks: Sequence[str], handles: tuple[ModelHandle, ModelHandle], *, regime: str,
                  data_dir: str | os.PathLike[str] | None, data_files: Mapping[str, Mapping[str, str]] | None,
@@ -72,47 +65,39 @@ class RegimePlan:
                  margin: float | None, correction: str, domain: str | None,
                  tasks_dirs: Sequence[str | os.PathLike[str]], named: Mapping[str, Any]) -> None:
         check_stats_options(alpha, correction)
-        self.kind = regime
-        self.regime = regime
+        self.kind = self.regime = regime
         chosen = get_preset(preset)
-        overrides = dict(hyperparameters or {})
-        overrides.update({k: v for k, v in named.items() if v is not None})
-        self.cfg: FinetuneConfig | ProbeConfig
-        if regime == "finetune":
-            self.cfg = with_overrides(chosen.finetune, overrides)
-            self.seeds = seed_list(seeds, chosen.seeds)
-        else:
-            self.cfg = with_overrides(chosen.probe, overrides)
-            self.seeds = [0]
+        overrides = {**(hyperparameters or {}), **{k: v for k, v in named.items() if v is not None}}
+        self.cfg: FinetuneConfig | ProbeConfig = (with_overrides(chosen.finetune, overrides) if regime == "finetune"
+                                                  else with_overrides(chosen.probe, overrides))
+        self.seeds = seed_list(seeds, chosen.seeds) if regime == "finetune" else [0]
         self.preset = preset
         self.specs = get_registry([Path(d) for d in tasks_dirs]).resolve(tasks)
         self.root = resolve_data_dir(data_dir)
-        data_files = data_files or {}
         cfg = self.cfg
         need_dev = isinstance(cfg, FinetuneConfig) and cfg.patience > 0
         self.datas = {s.name: load_regime_data(s, self.root, limit=limit, train_limit=cfg.train_limit,
                                                dev_limit=cfg.dev_limit, need_dev=need_dev,
-                                               overrides=data_files.get(s.name)) for s in self.specs}
+                                               overrides=(data_files or {}).get(s.name)) for s in self.specs}
         for s in self.specs:  # metric names are checked before any model loads
             task_metric(s, cfg.select_metric or s.metric)
         self.limit, self.seed, self.resamples, self.alpha, self.margin = limit, seed, resamples, alpha, margin
         self.correction, self.domain = correction, domain
-        self.keys = {s.name: _run_key(regime, s, self.datas[s.name], cfg) for s in self.specs}
+        self.keys = {s.name: run_key({"kind": f"regime/{regime}", "spec": s.spec_hash(),
+                                      "data": self.datas[s.name].data_key(), "config": cfg.key()})
+                     for s in self.specs}
         self.runs: dict[str, dict[str, Runs]] = {"base": {}, "adapted": {}}
 
     def side(self, role: str, handle: ModelHandle) -> Iterator[list[Run]]:
-        """Every (task, seed) is one unit: a seed's run is stored whole or not at all, so an
-        interrupted fine-tune resumes at the seed it stopped in."""
+        """One unit per (task, seed), stored whole or not at all: an interrupted fine-tune resumes at its seed."""
         runs = {(s.name, sd): _seed_run(role, s, self.datas[s.name], self.cfg, self.regime, sd, self.keys[s.name])
                 for s in self.specs for sd in self.seeds}
         yield list(runs.values())
         for s in self.specs:
-            self.runs[role][s.name] = {}
-            for sd in self.seeds:
-                records = runs[(s.name, sd)].records
-                test_ids = [ex.id for ex in self.datas[s.name].test.examples]
-                self.runs[role][s.name][sd] = (np.array([records[i]["pred"] for i in test_ids], dtype=np.int64),
-                                               records[META_ID])
+            test_ids = [ex.id for ex in self.datas[s.name].test.examples]
+            records = {sd: runs[(s.name, sd)].records for sd in self.seeds}
+            self.runs[role][s.name] = {sd: (np.array([rec[i]["pred"] for i in test_ids], dtype=np.int64), rec[META_ID])
+                                       for sd, rec in records.items()}
 
     def test(self) -> list[tuple[TaskResult, Any]]:
         return [_task_result(self.regime, s, self.datas[s.name], self.runs["base"][s.name],
@@ -148,25 +133,18 @@ class RegimePlan:
         }
 
 
-def _run_key(regime: str, spec: TaskSpec, data: RegimeData, cfg: FinetuneConfig | ProbeConfig) -> str:
-    return run_key({"kind": f"regime/{regime}", "spec": spec.spec_hash(), "data": data.data_key(),
-                           "config": cfg.key()})
-
-
 def _seed_run(role: str, spec: TaskSpec, data: RegimeData, cfg: FinetuneConfig | ProbeConfig, regime: str, seed: int,
               key: str) -> Run:
     """One seed's test predictions (and its training details under :data:`META_ID`)."""
     info = RunInfo(model_name=role, task=spec.name, spec_hash=spec.spec_hash(), config={"regime": regime, **cfg.key()})
-    return Run(kind=regime, task=spec.name, label=None, run_key=key,
+    return Run(kind=regime, task=spec.name, label=None, run_key=key, info=info, seed=seed, shard_size=None,
                ids=[ex.id for ex in data.test.examples] + [META_ID],
-               job=_TrainJob(spec, data, cfg, seed, f"{role} · {spec.name}"),
-               info=info, seed=seed, shard_size=None)
+               job=_TrainJob(spec, data, cfg, seed, f"{role} · {spec.name}"))
 
 
 class _TrainJob:
-    """Trains (or probes) the handle's backbone on one task with one seed; returns every test
-    prediction and the run's details (its own bars show the seed's epochs). The backbone and the encoded data are the handle's views,
-    so a side's seeds share one load and one tokenisation."""
+    """Trains (or probes) the handle's backbone on one task with one seed: every test prediction
+    and the run's details. Backbone and encoded data are handle views: a side's seeds share one load."""
 
     def __init__(self, spec: TaskSpec, data: RegimeData, cfg: FinetuneConfig | ProbeConfig, seed: int,
                  label: str) -> None:
@@ -199,10 +177,7 @@ def _backbone(handle: ModelHandle) -> Backbone:
 
 def majority(preds: np.ndarray, n_labels: int) -> np.ndarray:
     """Per example, the label predicted by most seeds (ties: the smallest label index)."""
-    counts = np.zeros((preds.shape[1], n_labels), dtype=np.int64)
-    for row in preds:
-        counts[np.arange(preds.shape[1]), row] += 1
-    return counts.argmax(1)
+    return (preds[:, :, None] == np.arange(n_labels)).sum(0).argmax(1)
 
 
 def _task_result(regime: str, spec: TaskSpec, data: RegimeData, runs_b: Runs, runs_a: Runs, seeds: list[int],
@@ -210,8 +185,7 @@ def _task_result(regime: str, spec: TaskSpec, data: RegimeData, runs_b: Runs, ru
                  margin: float | None) -> tuple[TaskResult, PairedResult | SeedsResult]:
     metric = task_metric(spec, spec.metric)
     refs = data.test.references()
-    pb = np.stack([runs_b[s][0] for s in seeds])
-    pa = np.stack([runs_a[s][0] for s in seeds])
+    pb, pa = (np.stack([runs[s][0] for s in seeds]) for runs in (runs_b, runs_a))
     clusters = [ex.cluster for ex in data.test.examples] if spec.cluster_field else None
     res: PairedResult | SeedsResult
     if regime == "finetune":
@@ -234,8 +208,7 @@ def _task_result(regime: str, spec: TaskSpec, data: RegimeData, runs_b: Runs, ru
     secondary = {}
     for name in spec.secondary_metrics:
         m = task_metric(spec, name)
-        sb = float(np.mean([m.score(p, refs) for p in pb]))
-        sa = float(np.mean([m.score(p, refs) for p in pa]))
+        sb, sa = (float(np.mean([m.score(p, refs) for p in preds])) for preds in (pb, pa))
         secondary[name] = {"base": sb, "adapted": sa, "delta": sa - sb}
     details = {
         "regime": regime,
