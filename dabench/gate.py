@@ -125,6 +125,14 @@ def shifted_pvalue(delta: float, ci: tuple[float, float], margin: float, ci_alph
     return float(min(1.0, 2.0 * norm.cdf(-abs(diff) / se)))
 
 
+def null_pvalue(t: Mapping[str, Any], margin: float, ci_alpha: float) -> float:
+    """Raw p-value of ``H0: Δ = −margin``: the comparison's own at margin 0, else from the stored CI;
+    an undefined test counts, conservatively, as p = 1."""
+    p = (float(t["p_value"]) if margin == 0 else
+         shifted_pvalue(float(t["delta"]), (float(t["ci"][0]), float(t["ci"][1])), margin, ci_alpha))
+    return p if math.isfinite(p) else 1.0
+
+
 def holm(pvalues: list[float]) -> list[float]:
     """Holm's step-down adjusted p-values (equal to statsmodels' ``multipletests(method="holm")``,
     without its per-call garbage collection): the k-th smallest p times (m − k + 1), made
@@ -220,11 +228,7 @@ def _beyond(margin: float) -> str:
 
 def _regression(tasks: list[Mapping[str, Any]], margin: float, alpha: float, ci_alpha: float) -> list[TaskGate]:
     level = fmt.pct(1 - ci_alpha)
-    if margin == 0:
-        raw = [float(t["p_value"]) for t in tasks]
-    else:
-        raw = [shifted_pvalue(float(t["delta"]), (float(t["ci"][0]), float(t["ci"][1])), margin, ci_alpha) for t in tasks]
-    raw = [p if math.isfinite(p) else 1.0 for p in raw]  # an undefined test counts, conservatively, as p = 1
+    raw = [null_pvalue(t, margin, ci_alpha) for t in tasks]
     adjusted = holm(raw)
     out = []
     for t, p, p_adj in zip(tasks, raw, adjusted):

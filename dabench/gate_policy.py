@@ -27,7 +27,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from dabench.comparison import as_dict
 from dabench.errors import DabenchError
-from dabench.gate import _common, _finite, _z, holm, shifted_pvalue
+from dabench.gate import _common, _finite, _z, holm, null_pvalue
 from dabench.render import fmt
 
 TIERS = ("critical", "supporting", "advisory")
@@ -269,11 +269,8 @@ def apply_policy(comparison: Any, policy: Policy, *, alpha: float | None = None,
     for name, rule in assigned:
         if rule.mode == "non-inferiority":
             continue
-        t, m = by_name[name], margins[name]
-        ci = (float(t["ci"][0]), float(t["ci"][1]))
-        p = (float(t["p_value"]) if m == 0 else
-             shifted_pvalue(float(t["delta"]), ci, m if rule.mode == "regression" else -m, ci_alpha))
-        raw[name] = p if math.isfinite(p) else 1.0  # an undefined test counts, conservatively, as p = 1
+        m = margins[name]
+        raw[name] = null_pvalue(by_name[name], m if rule.mode == "regression" else -m, ci_alpha)
         families.setdefault(rule.tier if policy.family == "tier" else "all", []).append(name)
     adjusted: dict[str, float] = {}
     for members in families.values():

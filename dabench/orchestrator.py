@@ -1,12 +1,9 @@
 """One orchestrator for every kind of comparison.
 
-A *kind* (prompted registry tasks, intrinsic perplexity, ``lmeval:`` tasks, the fine-tune and
-probe regimes) plans its tasks, all data read and checked before any model loads, into a
-:class:`KindPlan` that describes each side's work as :class:`~dabench.work.Run` objects.
-:func:`run_plans` turns only the records the store lacks into work units for an executor
-(:mod:`dabench.executors`), committing each unit's records as it arrives; then every plan tests
-its paired records, one multiplicity correction runs over every task, and one
-:class:`~dabench.comparison.Comparison` comes out.
+A kind (prompted tasks, intrinsic perplexity, ``lmeval:`` tasks, fine-tune, probe) plans its tasks
+before any model loads into a :class:`KindPlan`; :func:`run_plans` computes only the records the
+store lacks (through an executor, committing unit by unit), tests every plan, corrects once over
+every task and builds one :class:`~dabench.comparison.Comparison`.
 """
 
 from __future__ import annotations
@@ -52,6 +49,21 @@ def stats_settings(plan: Any, *, with_margin: bool = True) -> dict[str, Any]:
     (without it: a margin changes decisions, not the numbers): one place for their names."""
     names = ("seed", "resamples", "alpha", "margin", "correction")
     return {name: getattr(plan, name) for name in names if with_margin or name != "margin"}
+
+
+def spec_config(plan: Any, **own: Any) -> dict[str, Any]:
+    """The config entries of a kind planned from task specs (``plan.specs``, ``root``, ``limit``,
+    ``domain``), with the kind's ``own`` entries before the statistics settings."""
+    return {"tasks": [s.name for s in plan.specs], "data_dir": str(plan.root) if plan.root else None,
+            "limit": plan.limit, **own, **stats_settings(plan), "domain": plan.domain}
+
+
+def spec_signature(plan: Any, data_hashes: dict[str, Any], infos: Mapping[str, ModelInfo], **own: Any
+                   ) -> dict[str, Any]:
+    """The signature entries of a kind planned from task specs, ``own`` before the statistics settings."""
+    return {"task_hashes": {s.name: s.spec_hash() for s in plan.specs}, "data_hashes": data_hashes,
+            "fingerprints": {"base": infos["base"].fingerprint, "adapted": infos["adapted"].fingerprint},
+            **own, **stats_settings(plan, with_margin=False)}
 
 
 def run_plans(

@@ -20,7 +20,7 @@ from dabench.handles import ModelHandle
 from dabench.metrics import task_metric
 from dabench.metrics.classification import MISSING
 from dabench.metrics.inputs import applicable, count_missing, metric_inputs
-from dabench.orchestrator import stats_settings
+from dabench.orchestrator import spec_config, spec_signature
 from dabench.runner import TaskPlan, plan_run, plan_task, predictions
 from dabench.stats import paired_test
 from dabench.work import Run
@@ -106,12 +106,7 @@ class PromptPlan:
 
     def config(self, results: Sequence[TaskResult]) -> dict[str, Any]:
         return {
-            "tasks": [s.name for s in self.specs],
-            "data_dir": str(self.root) if self.root else None,
-            "limit": self.limit,
-            "shots": self.shots,
-            **stats_settings(self),
-            "domain": self.domain,
+            **spec_config(self, shots=self.shots),
             "select_prompt": self.select_prompt,
             "engine": self.engine,
             "regime": "prompt",
@@ -122,10 +117,7 @@ class PromptPlan:
 
     def signature(self, results: Sequence[TaskResult], infos: dict[str, ModelInfo]) -> dict[str, Any]:
         return {
-            "task_hashes": {s.name: s.spec_hash() for s in self.specs},
-            "data_hashes": {s.name: self.eval_plans[s.name].data_hash for s in self.specs},
-            "fingerprints": {"base": infos["base"].fingerprint, "adapted": infos["adapted"].fingerprint},
-            **stats_settings(self, with_margin=False),
+            **spec_signature(self, {s.name: self.eval_plans[s.name].data_hash for s in self.specs}, infos),
             "templates": {r.task: r.templates for r in results},
             **self._formats(),
             "shots": {s.name: [x.id for x in self.eval_plans[s.name].shots] for s in self.specs},

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Generic, Iterable, Protocol, TypeVar
+from typing import Any, Generic, Iterable, Protocol, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -78,18 +78,20 @@ S = TypeVar("S", bound=_Spec)
 
 
 class SpecRegistry(Generic[S]):
-    """Specs of one ``kind`` by name (read with ``load`` from the ``*<suffix>`` files under
+    """Specs of one ``kind`` by name (``model``, read from the ``*<suffix>`` files under
     ``dirs``), and the suites they belong to."""
 
     kind = "task"
     none_given = "no tasks given; pass --tasks with task or suite names (see `dabench tasks list`)"
+    suffix = ".yaml"
+    model: type[Any] = TaskSpec
 
-    def __init__(self, dirs: Iterable[Path], suffix: str, load: Callable[[Path], list[S]]) -> None:
+    def __init__(self, dirs: Iterable[Path]) -> None:
         self._dirs = tuple(dirs)
         self._specs: dict[str, S] = {}
         origin: dict[str, Path] = {}
-        for path in spec_files(self._dirs, suffix):
-            for spec in load(path):
+        for path in spec_files(self._dirs, self.suffix):
+            for spec in load_specs(path, self.model, self.kind):
                 if spec.name in self._specs:
                     raise TaskError(f"{path}: {self.kind} {spec.name!r} is already defined in {origin[spec.name]}")
                 self._specs[spec.name] = spec
@@ -141,9 +143,6 @@ class SpecRegistry(Generic[S]):
 
 class Registry(SpecRegistry[TaskSpec]):
     """Task specs by name, and the suites they belong to."""
-
-    def __init__(self, dirs: Iterable[Path]) -> None:
-        super().__init__(dirs, ".yaml", load_spec_file)
 
 
 def _intrinsic_names(dirs: Iterable[Path]) -> tuple[set[str], set[str]]:

@@ -1,11 +1,9 @@
 """Checkpoint sweeps: a series of checkpoints, each compared with one base, as one family.
 
-Continued pretraining is a trajectory: in-domain skill rises while general ability and knowledge
-erode. :func:`sweep` compares every checkpoint with the base on the same examples (the base is
-evaluated once), adjusts the p-values of all checkpoints × tasks as **one** family, and reads the
-trajectory: the **recommendation** (:func:`recommend`) and the **forgetting onset** per task (the
-first step with a significant loss). The result (:class:`Sweep`, ``sweep.json``, schema
-``dabench.sweep/1``) holds one comparison per checkpoint, in step order.
+Continued pretraining is a trajectory: in-domain skill rises while general ability erodes.
+:func:`sweep` compares every checkpoint with the base (evaluated once), adjusts all checkpoints ×
+tasks as **one** family, and reads the **recommendation** and the **forgetting onset** per task.
+The result (:class:`Sweep`, ``sweep.json``) holds one comparison per checkpoint, in step order.
 """
 
 from __future__ import annotations

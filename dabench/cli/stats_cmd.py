@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-from numbers import Real
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,7 +23,7 @@ from dabench.data.predictions import read_predictions
 from dabench.errors import DabenchError, DataError, PairingError
 from dabench.metrics import count_missing, get_metric
 from dabench.metrics.classification import MISSING
-from dabench.metrics.inputs import is_missing, refuse_missing_scores
+from dabench.metrics.inputs import finite_float, is_missing, refuse_missing_scores
 from dabench.render.fmt import pval
 from dabench.stats import decide, paired_test
 
@@ -76,18 +75,6 @@ def infer_labels(*files: dict[str, dict[str, Any]]) -> list[str]:
         return sorted(keys)
 
 
-def _to_float(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (Real, str)):
-        raise DataError(f"{where}: {value!r} is not a number")
-    try:
-        x = float(value)
-    except ValueError:
-        raise DataError(f"{where}: {value!r} is not a number") from None
-    if not math.isfinite(x):
-        raise DataError(f"{where}: {value!r} is not a finite number")
-    return x
-
-
 def _fmt(x: float | None, digits: int = 4) -> str:
     return "n/a" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
 
@@ -125,7 +112,7 @@ def stats_command(
 
     label_list: list[str] | None = None
     # a prediction or reference as the metric reads it
-    convert: Callable[[Any, str], Any] = _to_float if kind == "score" else lambda value, where: value
+    convert: Callable[[Any, str], Any] = lambda value, where: finite_float(value, f"{where}: ") if kind == "score" else value
     if kind == "label":
         if labels is not None:
             label_list = split_names(labels)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -71,9 +72,7 @@ def resolve(
         if not (path / "config.json").is_file():
             raise CheckpointError(f"{path}: not a model directory (no config.json or adapter_config.json)")
         return Checkpoint(name, "dir", path)
-    if path.is_file():
-        if not name.endswith(WEIGHT_FILE_SUFFIXES):
-            raise CheckpointError(f"{path}: expected a model directory or a weights file ({', '.join(WEIGHT_FILE_SUFFIXES)})")
+    if path.is_file() and name.endswith(WEIGHT_FILE_SUFFIXES):
         if not arch:
             raise CheckpointError(f"{path}: a weights file needs --arch naming the model config (a model directory or hub id)")
         arch_ck = resolve(arch)
@@ -216,11 +215,9 @@ def read_config(ck: Checkpoint, *, trust_remote_code: bool = False) -> Any:
 def head_of(ck: Checkpoint, *, trust_remote_code: bool = False) -> str:
     """``classifier`` or ``causal`` from the checkpoint's config (adapters: from their task type)."""
     if ck.kind == "adapter":
-        cfg = adapter_config(ck)
-        if cfg.get("task_type") == "SEQ_CLS":
-            return "classifier"
-        if cfg.get("task_type") == "CAUSAL_LM":
-            return "causal"
+        head = {"SEQ_CLS": "classifier", "CAUSAL_LM": "causal"}.get(str(adapter_config(ck).get("task_type")))
+        if head:
+            return head
         assert ck.base is not None
         return head_of(ck.base, trust_remote_code=trust_remote_code)
     architectures = getattr(read_config(ck, trust_remote_code=trust_remote_code), "architectures", None) or []
@@ -302,14 +299,7 @@ def _check_adapter_loaded(peft_model: Any, ck: Checkpoint) -> None:
 
 def _lora_modules(keys: Any) -> set[str]:
     """The module paths that carry LoRA weights, from parameter or saved-tensor names."""
-    out = set()
-    for key in keys:
-        parts = key.split(".")
-        for i, part in enumerate(parts):
-            if part.startswith("lora_"):
-                out.add(".".join(parts[:i]))
-                break
-    return out
+    return {k[:m.start()] for k in keys if (m := re.search(r"(?:^|\.)lora_", k))}
 
 
 def _saved_keys(path: Path) -> list[str]:
@@ -403,10 +393,7 @@ def _load_weights_file(ck: Checkpoint, auto_class: Any, *, dtype: Any, trust_rem
 
 
 def _tied_keys(model: Any) -> set[str]:
-    keys = getattr(model, "_tied_weights_keys", None) or []
-    if isinstance(keys, dict):
-        keys = list(keys)
-    out = set(keys)
+    out = set(getattr(model, "_tied_weights_keys", None) or [])  # a list, or a dict of names
     if getattr(getattr(model, "config", None), "tie_word_embeddings", False):
         out.add("lm_head.weight")
     return out

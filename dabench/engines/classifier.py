@@ -115,10 +115,6 @@ class HFClassifierEngine(TransformersEngine):
     ) -> list[list[float]]:
         """Log-probabilities of the task labels (regression: ``[value]``) for each input."""
         idx = None if self.is_regression else torch.tensor(self.output_indices(labels, verbalizers), device=self.device)
-        with adapter_off(self.model, self.adapter_on):
-            return self._classify(inputs, idx, progress)
-
-    def _classify(self, inputs: Sequence[Sequence[str]], idx: Any, progress: ProgressFn | None) -> list[list[float]]:
         out: list[list[float]] = [[] for _ in inputs]
         order = sorted(range(len(inputs)), key=lambda i: -sum(len(t) for t in inputs[i]))
         for start in range(0, len(order), self.batch_size):
@@ -130,7 +126,8 @@ class HFClassifierEngine(TransformersEngine):
             second = [t[1] for t in texts] if len(texts[0]) == 2 else None
             enc = self.tokenizer(first, second, padding=True, truncation=True, max_length=self.max_length,
                                  return_tensors="pt").to(self.device)
-            logits = self.model(**enc).logits.float()
+            with adapter_off(self.model, self.adapter_on):
+                logits = self.model(**enc).logits.float()
             if self.is_regression:
                 rows = logits[:, 0:1].tolist()
             else:

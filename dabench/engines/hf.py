@@ -28,14 +28,19 @@ def pick_device(device: str | None = None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def dtype_name(dtype: str | None) -> str:
+    """``--dtype`` checked; None is ``auto``."""
+    if dtype not in (None, "auto", "float32", "bfloat16", "float16"):
+        raise CheckpointError(f"--dtype must be auto, float32, bfloat16 or float16, not {dtype!r}")
+    return dtype or "auto"
+
+
 def resolve_dtype(dtype: str | None, device: torch.device) -> torch.dtype:
     """``auto``: bfloat16 on CUDA that supports it, else float32."""
-    if dtype in (None, "auto"):
+    name = dtype_name(dtype)
+    if name == "auto":
         return torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
-    try:
-        return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
-    except KeyError:
-        raise CheckpointError(f"--dtype must be auto, float32, bfloat16 or float16, not {dtype!r}") from None
+    return getattr(torch, name)
 
 
 def adapter_off(model: Any, adapter_on: bool) -> contextlib.AbstractContextManager[Any]:
@@ -120,6 +125,7 @@ class HFEngine(TransformersEngine):
             tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
         self.tokenizer = tokenizer
         self.encoder = LMEncoder(tokenizer, add_bos_token=self._add_bos_token)
+        self._pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
     def base_view(self, name: str | None = None) -> Self:
         """The adapter's base on the same weights, adapter off (with the base's tokenizer when it differs)."""
@@ -143,10 +149,6 @@ class HFEngine(TransformersEngine):
             return score_requests(self.model, encoded, batch_size=self.batch_size, max_length=self.max_length,
                                   pad_id=self._pad_id, device=self.device, shared_prefix=self.shared_prefix,
                                   progress=progress)
-
-    @property
-    def _pad_id(self) -> int:
-        return self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
 
     # -- generation ---------------------------------------------------------------------------
     @torch.inference_mode()
@@ -183,10 +185,4 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> str:
     """Text up to the earliest stop sequence, without a trailing half-decoded character
     (U+FFFD from a multi-byte character cut by max_new_tokens; vLLM holds such bytes back)."""
     text = text.rstrip("\ufffd")
-    cut = len(text)
-    for s in stop:
-        if s:
-            pos = text.find(s)
-            if pos != -1:
-                cut = min(cut, pos)
-    return text[:cut]
+    return text[:min((text.find(s) for s in stop if s and s in text), default=len(text))]

@@ -12,20 +12,12 @@ from typing import Any, Final, Sequence
 
 from dabench.engines import checkpoints as ckpts
 from dabench.engines.base import ProgressFn, ScoreRequest
-from dabench.engines.hf import cut_at_stop, model_max_length
+from dabench.engines.hf import cut_at_stop, dtype_name, model_max_length
 from dabench.engines.tokens import LMEncoder
 from dabench.errors import CheckpointError
 
 #: prompts handed to vLLM per call (vLLM batches internally)
 CHUNK = 1024
-
-
-def _dtype_name(dtype: str | None) -> str:
-    if dtype in (None, "auto"):
-        return "auto"
-    if dtype not in ("float32", "bfloat16", "float16"):
-        raise CheckpointError(f"--dtype must be auto, float32, bfloat16 or float16, not {dtype!r}")
-    return dtype
 
 
 def _cpu_build() -> bool:
@@ -73,7 +65,7 @@ class VLLMEngine(ckpts.Fingerprinted):
         assert model_ck is not None
         model_src = ckpts.local_dir(model_ck) or str(model_ck.location)
         self.tokenizer = ckpts.load_tokenizer(ck, trust_remote_code=trust_remote_code)
-        kwargs: dict[str, Any] = dict(model=str(model_src), tokenizer=str(model_src), dtype=_dtype_name(dtype),
+        kwargs: dict[str, Any] = dict(model=str(model_src), tokenizer=str(model_src), dtype=dtype_name(dtype),
                                       trust_remote_code=trust_remote_code, seed=seed, enable_prefix_caching=True,
                                       enforce_eager=enforce_eager)
         if max_length:
@@ -125,12 +117,6 @@ class VLLMEngine(ckpts.Fingerprinted):
         return view
 
     # -- scoring -------------------------------------------------------------------------------
-    def _prompt_logprobs(self, prompts: list[list[int]]) -> list[Any]:
-        from vllm import SamplingParams
-
-        params = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=1, detokenize=False)
-        return self._run(prompts, params, 1 if self._one_prompt_per_step else CHUNK)
-
     def _run(self, prompts: list[list[int]], params: Any, step: int = CHUNK) -> list[Any]:
         """vLLM's outputs for token-id prompts, ``step`` prompts per call."""
         outs = []
@@ -143,8 +129,11 @@ class VLLMEngine(ckpts.Fingerprinted):
         self, requests: Sequence[ScoreRequest], progress: ProgressFn | None = None
     ) -> list[list[tuple[float, bool]]]:
         """Summed log-probability and lm-eval's is_greedy flag of each continuation."""
+        from vllm import SamplingParams
+
         flat = self.encoder.scored_prompts(requests, self.max_length)
-        outs = self._prompt_logprobs([t for _, _, t, _ in flat])
+        params = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=1, detokenize=False)
+        outs = self._run([t for _, _, t, _ in flat], params, 1 if self._one_prompt_per_step else CHUNK)
         result: list[list[tuple[float, bool]]] = [[(0.0, False)] * len(q.continuations) for q in requests]
         for (r, c, toks, n), out in zip(flat, outs):
             plp = out.prompt_logprobs

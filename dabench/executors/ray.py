@@ -1,10 +1,9 @@
 """The Ray executor: work units on a Ray cluster, in actors that hold a loaded model.
 
-Per group of sides that share a load (an adapter and its own base are one group), ``workers``
-actors (``gpus_per_worker`` GPUs, ``cpus_per_worker`` CPUs each) load the model on their first
-unit and keep it. The driver schedules units in the orchestrator's order and alone writes the
-store. A unit whose actor died is retried on a new one, at most ``max_retries`` times; an
-exception raised by a job is deterministic and stops the run with its own message.
+Per group of sides that share a load, ``workers`` actors load the model on their first unit and
+keep it; the driver schedules units in the orchestrator's order and alone writes the store. A unit
+whose actor died is retried on a new one (at most ``max_retries`` times); a job's own exception
+stops the run with its message.
 """
 
 from __future__ import annotations

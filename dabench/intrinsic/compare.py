@@ -25,7 +25,7 @@ from dabench.intrinsic.scoring import causal_nll, measure_of, pseudo_nll
 from dabench.intrinsic.spec import IntrinsicSpec, get_intrinsic_registry
 from dabench.handles import ModelHandle
 from dabench.model_runs import run_key
-from dabench.orchestrator import stats_settings
+from dabench.orchestrator import spec_config, spec_signature
 from dabench.progress import Advance, Progress
 from dabench.stats import paired_test
 from dabench.store import RunInfo
@@ -168,25 +168,11 @@ class IntrinsicPlan:
         return [self._task_result(s) for s in self.specs]
 
     def config(self, results: Sequence[TaskResult]) -> dict[str, Any]:
-        return {
-            "regime": "intrinsic",
-            "tasks": [s.name for s in self.specs],
-            "data_dir": str(self.root) if self.root else None,
-            "limit": self.limit,
-            "max_length": self.max_length,
-            **stats_settings(self),
-            "domain": self.domain,
-            "engine": "hf",
-        }
+        return {"regime": "intrinsic", **spec_config(self, max_length=self.max_length), "engine": "hf"}
 
     def signature(self, results: Sequence[TaskResult], infos: dict[str, ModelInfo]) -> dict[str, Any]:
-        return {
-            "task_hashes": {s.name: s.spec_hash() for s in self.specs},
-            "data_hashes": {s.name: self.docsets[s.name].data_hash for s in self.specs},
-            "fingerprints": {"base": infos["base"].fingerprint, "adapted": infos["adapted"].fingerprint},
-            **stats_settings(self, with_margin=False),
-            "regime": "intrinsic",
-        }
+        hashes = {s.name: self.docsets[s.name].data_hash for s in self.specs}
+        return {**spec_signature(self, hashes, infos), "regime": "intrinsic"}
 
     def _task_result(self, spec: IntrinsicSpec) -> tuple[TaskResult, Any]:
         """The task's result and its paired test over the documents scored in both models."""

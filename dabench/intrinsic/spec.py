@@ -20,7 +20,7 @@ from typing import Any, Iterable, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dabench.errors import TaskError
-from dabench.registry import INTRINSIC_SUFFIX, SpecRegistry, builtin_tasks_dir, load_specs, registry_dirs
+from dabench.registry import INTRINSIC_SUFFIX, SpecRegistry, builtin_tasks_dir, registry_dirs
 from dabench.taskspec import Category, Download
 
 Measure = Literal["auto", "perplexity", "pseudo_perplexity"]
@@ -106,9 +106,8 @@ class IntrinsicRegistry(SpecRegistry[IntrinsicSpec]):
 
     kind = "intrinsic task"
     none_given = "no intrinsic tasks given; pass --tasks with intrinsic task names (tasks/intrinsic/*.yml)"
-
-    def __init__(self, dirs: Iterable[Path]) -> None:
-        super().__init__(dirs, INTRINSIC_SUFFIX, lambda path: load_specs(path, IntrinsicSpec, self.kind))
+    suffix = INTRINSIC_SUFFIX
+    model = IntrinsicSpec
 
     def knows(self, name: str) -> bool:
         """Whether ``name`` is an intrinsic task or the name of a suite of intrinsic tasks."""

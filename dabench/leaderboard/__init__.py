@@ -1,9 +1,7 @@
 """Leaderboards: published comparison records under ``leaderboards/`` and a static site.
 
-A leaderboard folder holds ``leaderboard.yaml`` (its definition: title, which pairs, tasks
-and suites it shows) and ``records/*.json`` (one comparison per file, as ``dabench compare``
-wrote it). :func:`add_records` files comparisons in; :func:`build_site` writes a static site
-(overview, a page per pair, a methods page) that works from ``file://`` and any static host.
+A leaderboard folder holds ``leaderboard.yaml`` (its definition) and ``records/*.json`` (one
+comparison per file); :func:`add_records` files comparisons in, :func:`build_site` writes the site.
 """
 
 from __future__ import annotations

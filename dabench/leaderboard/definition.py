@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dabench.errors import DabenchError
+from dabench.render import write_file
 
 DEFINITION_FILE = "leaderboard.yaml"
 
@@ -104,8 +105,4 @@ def load_definition(directory: str | Path) -> LeaderboardDefinition:
 def write_default_definition(directory: str | Path) -> Path | None:
     """Create ``leaderboard.yaml`` with the defaults if it does not exist; returns it if created."""
     path = Path(directory) / DEFINITION_FILE
-    if path.exists():
-        return None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(DEFAULT_DEFINITION, encoding="utf-8")
-    return path
+    return None if path.exists() else write_file(path, DEFAULT_DEFINITION)

@@ -1,10 +1,8 @@
 """A task's flip drill-down: the examples the base got right and the adapted wrong, and the
-reverse (for a metric without right/wrong per example, such as perplexity: where each scored
-better), each with its input, prompt, reference and both outputs.
+reverse (or where each scored better, for a metric such as perplexity), with inputs and outputs.
 
-From the record's published per-example rows when it has them; otherwise from the few
-disagreements the comparison keeps, judged against the reference, and said so on the page.
-Strings stay raw here; the template escapes them.
+From the record's published per-example rows, else from the few disagreements the comparison
+keeps (said so on the page). Strings stay raw here; the template escapes them.
 """
 
 from __future__ import annotations

@@ -1,12 +1,9 @@
-"""The gain/cost plot of a leaderboard: per pair, what adaptation bought in-domain (x) against
-what it cost out-of-domain and in knowledge (y), each with an interval bar (inline SVG, labels
-escaped).
+"""The gain/cost plot of a leaderboard (inline SVG, labels escaped): per pair, what adaptation
+bought in-domain (x) against what it cost out-of-domain and in knowledge (y).
 
-Each Δ is first made relative to the base's score, in percent, so tasks of different metrics
-share a scale. x and y are means over their tasks; a bar runs from the mean of the lower CI bounds
-to the mean of the upper ones, never narrower than the interval of the mean, so it errs towards
-more uncertainty. A pair without tasks on both sides is listed instead; a sweep's checkpoints
-are joined in step order.
+Each Δ is made relative to the base's score, in percent, so metrics share a scale; x and y are means
+over their tasks, and a bar runs from the mean lower CI bound to the mean upper one (never narrower
+than the interval of the mean). A pair without tasks on both sides is listed instead.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
-"""Leaderboard records: one comparison per JSON file under ``<leaderboard>/records/`` (with its
-per-example rows beside it as ``<id>.examples.jsonl`` when it had an ``examples.jsonl``), and one
-checkpoint sweep per file under ``<leaderboard>/sweeps/``.
+"""Leaderboard records: one comparison per JSON file under ``<leaderboard>/records/`` (its
+per-example rows beside it as ``<id>.examples.jsonl``), one checkpoint sweep per file under ``sweeps/``.
 
-A record's id (a slug) names the pair and hashes what makes it a distinct result (fingerprints,
-task versions, settings), so adding the same comparison twice, or a re-run with the same
-settings, replaces the record instead of duplicating it.
+A record's id names the pair and hashes what makes it a distinct result, so adding the same
+comparison twice, or a re-run with the same settings, replaces the record instead of duplicating it.
 """
 
 from __future__ import annotations
@@ -20,6 +18,7 @@ from dabench.errors import DabenchError
 from dabench.leaderboard.definition import write_default_definition
 from dabench.comparison import check_comparison, read_comparison
 from dabench.example_rows import EXAMPLES_FILE, read_examples
+from dabench.render import write_file
 
 RECORDS_DIR = "records"
 SWEEPS_DIR = "sweeps"
@@ -122,8 +121,7 @@ def _put(target: Path, content: bytes) -> str:
     if target.exists() and target.read_bytes() == content:
         return "unchanged"
     status = "updated" if target.exists() else "added"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(content)
+    write_file(target, content)
     return status
 
 

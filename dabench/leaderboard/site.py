@@ -21,9 +21,9 @@ from dabench.leaderboard.gain_cost import Point, gain_cost_svg, point_of
 from dabench.leaderboard.provenance import provenance, reproduce_command, sweep_command
 from dabench.leaderboard.records import (EXAMPLES_SUFFIX, RECORDS_DIR, SWEEPS_DIR, load_examples, load_records,
                                          load_sweeps)
-from dabench.render import fmt
-from dabench.render.html import comparison_view, environment, page_assets, sort_key
-from dabench.render.regime_fmt import regime_label, regime_of, score
+from dabench.render import fmt, write_file
+from dabench.render.html import comparison_view, environment, page_assets, task_row
+from dabench.render.regime_fmt import regime_label, regime_of
 from dabench.render.sweep_report import trajectory_svg
 
 PAIRS_DIR = "pairs"
@@ -71,13 +71,7 @@ def overview_view(records: list[tuple[str, dict[str, Any]]], definition: Leaderb
         href = f"{PAIRS_DIR}/{rid}.html"
         cfg = data.get("config", {}) or {}
         by_task = {t["task"]: {  # a result row, and the pair's cell in the task's column
-            "pair_label": _pair_label(data), "href": href, "task": t["task"], "category": t["category"],
-            "metric": t["metric"], "n": t["n"],
-            "base": score(t, "base"), "base_value": sort_key(t["base"]),
-            "adapted": score(t, "adapted"), "adapted_value": sort_key(t["adapted"]),
-            "delta": fmt.signed(t["delta"]), "delta_value": sort_key(t["delta"]), "ci": fmt.interval(t["ci"]),
-            "verdict": t["verdict"], "p_adjusted": fmt.pval(t["p_adjusted"]),
-            "p_adjusted_value": sort_key(t["p_adjusted"]), "flags": fmt.flags(t),
+            **task_row(t), "pair_label": _pair_label(data), "href": href,
             "flip_href": f"{PAIRS_DIR}/{rid}/{flip_page_name(t['task'])}",
             "title": (f"{t['metric']}: base {fmt.num(t['base'])}, adapted {fmt.num(t['adapted'])}, "
                       f"adjusted p {fmt.pval(t['p_adjusted'])}, n = {t['n']}"),
@@ -166,20 +160,14 @@ def sweep_page_view(sweep: dict[str, Any]) -> dict[str, Any]:
             "dabench_version": sweep.get("dabench_version", ""), "created": sweep.get("created", "")}
 
 
-def _write(path: Path, content: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-    return path
-
-
 def _downloads(directory: Path, folder: str, out: Path, rid: str
                ) -> tuple[list[Path], dict[str, list[dict[str, Any]]] | None]:
     """Copy a record's (or sweep's) JSON and its published per-example rows, if any, into ``out``:
     (the files written, the rows by task or None)."""
     published = load_examples(directory, rid, folder)
-    written = [_write(out / f"{rid}.json", (directory / folder / f"{rid}.json").read_bytes())]
+    written = [write_file(out / f"{rid}.json", (directory / folder / f"{rid}.json").read_bytes())]
     if published:
-        written.append(_write(out / f"{rid}{EXAMPLES_SUFFIX}", published[0].read_bytes()))
+        written.append(write_file(out / f"{rid}{EXAMPLES_SUFFIX}", published[0].read_bytes()))
     return written, published[1] if published else None
 
 
@@ -193,7 +181,7 @@ def _pair_pages(directory: Path, out_dir: Path, rid: str, data: dict[str, Any], 
     for t in data["tasks"]:
         view = flip_view(t, None if rows_by_task is None else rows_by_task.get(t["task"]))
         name = flip_page_name(t["task"])
-        written.append(_write(pair_dir / rid / name, flip_template.render(
+        written.append(write_file(pair_dir / rid / name, flip_template.render(
             f=view, pair=_pair_label(data), pair_href=f"../{rid}.html", lb_title=title, **assets)))
         flip_links.append({"task": t["task"], "href": f"{rid}/{name}", "base_better": len(view["base_better"]),
                            "adapted_better": len(view["adapted_better"]), "complete": view["complete"]})
@@ -201,7 +189,7 @@ def _pair_pages(directory: Path, out_dir: Path, rid: str, data: dict[str, Any], 
         c=comparison_view(data), record_id=rid, lb_title=title, provenance=provenance(data),
         command=reproduce_command(data), flips=flip_links, record_href=f"{rid}.json",
         examples_href=None if rows_by_task is None else f"{rid}{EXAMPLES_SUFFIX}", **assets)
-    return [_write(pair_dir / f"{rid}.html", page), *written]
+    return [write_file(pair_dir / f"{rid}.html", page), *written]
 
 
 def build_site(directory: str | Path, out_dir: str | Path) -> list[Path]:
@@ -216,8 +204,8 @@ def build_site(directory: str | Path, out_dir: str | Path) -> list[Path]:
     lb = overview_view(records, definition)
     lb.update(plot=plot_view(records, sweeps), sweeps=sweeps_view(sweeps))
     written = [
-        _write(out_dir / "index.html", env.get_template("lb_index.html.j2").render(lb=lb, **assets)),
-        _write(out_dir / "methods.html", env.get_template("lb_methods.html.j2").render(lb=lb, **assets)),
+        write_file(out_dir / "index.html", env.get_template("lb_index.html.j2").render(lb=lb, **assets)),
+        write_file(out_dir / "methods.html", env.get_template("lb_methods.html.j2").render(lb=lb, **assets)),
     ]
     for rid, data in records:
         written += _pair_pages(directory, out_dir, rid, data, definition.title, env, assets)
@@ -225,7 +213,7 @@ def build_site(directory: str | Path, out_dir: str | Path) -> list[Path]:
     for sid, sw in sweeps:
         copied, rows = _downloads(directory, SWEEPS_DIR, out_dir / SWEEPS_DIR, sid)
         written += copied
-        written.append(_write(out_dir / SWEEPS_DIR / f"{sid}.html", sweep_template.render(
+        written.append(write_file(out_dir / SWEEPS_DIR / f"{sid}.html", sweep_template.render(
             s=sweep_page_view(sw), lb_title=definition.title, sweep_href=f"{sid}.json",
             examples_href=None if rows is None else f"{sid}{EXAMPLES_SUFFIX}", **assets)))
     keep = {p.resolve() for p in written}

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Iterator, Mapping, Sequence
 
-from dabench.comparison import Comparison, ModelInfo
+from dabench._version import __version__
+from dabench.comparison import Comparison, ModelInfo, created_now
 from dabench.engines.fingerprint import file_digest, fingerprint_of
 from dabench.lmeval.pairing import pair_runs
 from dabench.lmeval.samples import read_output_dir
-from dabench.lmeval.stats import comparison_from_pairs
+from dabench.lmeval.stats import task_result
 from dabench.orchestrator import stats_settings
-from dabench.verdicts import check_stats_options
+from dabench.verdicts import apply_verdicts, check_stats_options
 from dabench.work import Run
 
 
@@ -44,12 +46,18 @@ def compare_from_lmeval(
         return ModelInfo(name=Path(str(run.model_name).rstrip("/")).name or run.model_name, path=str(run.folder),
                          fingerprint=fp)
 
-    return comparison_from_pairs(
-        pairs, info(base), info(adapted), resamples=resamples, seed=seed, alpha=alpha, margin=margin,
-        correction=correction, categories=categories,
-        config={"from_lmeval": [str(base_dir), str(adapted_dir)]},
-        signature={"lmeval_n_shot": {t: base.tasks[t].n_shot for t in {p.lm_task for p in pairs}}},
-    )
+    b, a = info(base), info(adapted)
+    tested = [task_result(p, categories=categories or {}, resamples=resamples, seed=seed, alpha=alpha, margin=margin)
+              for p in pairs]
+    results = apply_verdicts(tested, correction=correction, alpha=alpha, margin=margin)
+    stats = SimpleNamespace(seed=seed, resamples=resamples, alpha=alpha, margin=margin, correction=correction)
+    config = {"tasks": [r.task for r in results], **stats_settings(stats), "source": "lm-eval",
+              "from_lmeval": [str(base_dir), str(adapted_dir)]}
+    signature = {"dabench_version": __version__, "fingerprints": {"base": b.fingerprint, "adapted": a.fingerprint},
+                 **stats_settings(stats, with_margin=False),
+                 "lmeval_n_shot": {t: base.tasks[t].n_shot for t in {p.lm_task for p in pairs}}}
+    return Comparison(base=b, adapted=a, config=config, tasks=results, signature=signature,
+                      dabench_version=__version__, created=created_now())
 
 
 class LmevalPlan:
@@ -92,12 +100,8 @@ class LmevalPlan:
         self.runs[role] = task_runs_from_results(self.results[role])
 
     def test(self) -> list[tuple[Any, Any]]:
-        from dabench.lmeval.stats import DEFAULT_CATEGORY, task_result
-
-        pairs = pair_runs(self.runs["base"], self.runs["adapted"])
-        return [task_result(p, category=self.categories.get(p.lm_task, self.categories.get(p.task, DEFAULT_CATEGORY)),
-                            resamples=self.resamples, seed=self.seed, alpha=self.alpha, margin=self.margin)
-                for p in pairs]
+        return [task_result(p, categories=self.categories, resamples=self.resamples, seed=self.seed, alpha=self.alpha,
+                            margin=self.margin) for p in pair_runs(self.runs["base"], self.runs["adapted"])]
 
     def config(self, results: Sequence[Any]) -> dict[str, Any]:
         return {"tasks": [r.task for r in results], **stats_settings(self), "source": "lm-eval",

@@ -79,6 +79,18 @@ class MeanOfExamples(Metric):
         summed = np.asarray(summed, dtype=np.float64)
         return safe_divide(summed[..., 0], summed[..., 1])
 
+    def example_value(self, i: int, prediction: Any, reference: Any) -> float:
+        """The value of example ``i``: what :meth:`stats` computes row by row unless overridden."""
+        raise NotImplementedError
+
+    def stats(self, predictions: Values, references: Values) -> np.ndarray:
+        if len(predictions) != len(references):
+            raise ValueError("predictions and references differ in length")
+        out = np.ones((len(predictions), 2), dtype=np.float64)
+        for i, (pred, ref) in enumerate(zip(predictions, references)):
+            out[i, 0] = self.example_value(i, pred, ref)
+        return out
+
     def per_example(self, stats: np.ndarray) -> np.ndarray:
         return stats[:, 0]
 

@@ -105,18 +105,22 @@ def reference_index(spec: TaskSpec, label: Any, example_id: str = "?") -> int:
     return i
 
 
-def score_value(pred: Any, example_id: str = "?") -> float:
-    """A prediction of a regression task as a finite float."""
-    value = _answer_of(pred)
+def finite_float(value: Any, where: str) -> float:
+    """``value`` (a number or its text) as a finite float; else a DataError ``{where}{value!r} is not a number``."""
     if isinstance(value, (Real, str)) and not isinstance(value, (bool, np.bool_)):
         try:
             x = float(value)
         except ValueError:
-            raise DataError(f"example {example_id!r}: prediction {value!r} is not a number") from None
+            raise DataError(f"{where}{value!r} is not a number") from None
         if not math.isfinite(x):
-            raise DataError(f"example {example_id!r}: prediction {value!r} is not a finite number")
+            raise DataError(f"{where}{value!r} is not a finite number")
         return x
-    raise DataError(f"example {example_id!r}: prediction {value!r} is not a number")
+    raise DataError(f"{where}{value!r} is not a number")
+
+
+def score_value(pred: Any, example_id: str = "?") -> float:
+    """A prediction of a regression task as a finite float."""
+    return finite_float(_answer_of(pred), f"example {example_id!r}: prediction ")
 
 
 def answer_text(spec: TaskSpec, pred: Any) -> str:

@@ -148,16 +148,8 @@ class _KiltMetric(MeanOfExamples):
     def __init__(self, rank_keys: Sequence[str] | None = None) -> None:
         self.rank_keys = tuple(rank_keys) if rank_keys else DEFAULT_RANK_KEYS
 
-    def example_value(self, pred: Any, gold_outputs: GoldOutputs) -> float:  # pragma: no cover
-        raise NotImplementedError
-
     def stats(self, predictions: Values, references: Values) -> np.ndarray:
-        if len(predictions) != len(references):
-            raise ValueError("predictions and references differ in length")
-        out = np.ones((len(predictions), 2), dtype=np.float64)
-        for i, (pred, gold) in enumerate(zip(predictions, references)):
-            out[i, 0] = self.example_value(pred, list(gold or []))
-        return out
+        return super().stats(predictions, [list(gold or []) for gold in references])
 
 
 class RPrecision(_KiltMetric):
@@ -165,7 +157,7 @@ class RPrecision(_KiltMetric):
 
     name = "rprec"
 
-    def example_value(self, pred: Any, gold_outputs: GoldOutputs) -> float:
+    def example_value(self, i: int, pred: Any, gold_outputs: GoldOutputs) -> float:
         return rprecision(_pred_field(pred, "provenance"), gold_outputs, self.rank_keys)
 
 
@@ -182,7 +174,7 @@ class _AtK(_KiltMetric):
         self.k_at = k_at
         self.name = f"{self.prefix}@{k_at}"
 
-    def example_value(self, pred: Any, gold_outputs: GoldOutputs) -> float:
+    def example_value(self, i: int, pred: Any, gold_outputs: GoldOutputs) -> float:
         return self.at_k(_pred_field(pred, "provenance"), gold_outputs, self.k_at, self.rank_keys)
 
 
@@ -208,7 +200,7 @@ class _KiltScore(_KiltMetric):
 
     per_gold: Callable[[str, str], float]
 
-    def example_value(self, pred: Any, gold_outputs: GoldOutputs) -> float:
+    def example_value(self, i: int, pred: Any, gold_outputs: GoldOutputs) -> float:
         answer = _pred_field(pred, "answer")
         guess = "" if answer is None else str(answer).strip()
         if not guess:

@@ -18,11 +18,9 @@ from __future__ import annotations
 import re
 import string
 from collections import Counter
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
-import numpy as np
-
-from dabench.metrics.base import MeanOfExamples, Values
+from dabench.metrics.base import MeanOfExamples
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = frozenset(string.punctuation)
@@ -142,17 +140,12 @@ class _AnswerMetric(MeanOfExamples):
     input_kind = "text"
     per_gold: Callable[[str, str], float]
 
-    def stats(self, predictions: Values, references: Values) -> np.ndarray:
-        if len(predictions) != len(references):
-            raise ValueError("predictions and references differ in length")
-        out = np.ones((len(predictions), 2), dtype=np.float64)
-        for i, (pred, refs) in enumerate(zip(predictions, references)):
-            golds = gold_set(refs)
-            if not golds:
-                raise ValueError(f"example {i} has no gold answers to score against")
-            guess = "" if pred is None else str(pred).strip()
-            out[i, 0] = 0.0 if not guess else best_over_golds(self.per_gold, guess, golds)
-        return out
+    def example_value(self, i: int, pred: Any, refs: Any) -> float:
+        golds = gold_set(refs)
+        if not golds:
+            raise ValueError(f"example {i} has no gold answers to score against")
+        guess = "" if pred is None else str(pred).strip()
+        return 0.0 if not guess else best_over_golds(self.per_gold, guess, golds)
 
 
 class AnswerAccuracy(_AnswerMetric):

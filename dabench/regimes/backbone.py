@@ -10,13 +10,14 @@ are kept in memory, so every seed starts from exactly the pretrained weights.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
 
 from dabench.data.example import Example
 from dabench.engines import checkpoints as ckpts
+from dabench.engines.scoring import padded
 from dabench.model_runs import checkpoint_fingerprint, resolve_checkpoint
 
 if TYPE_CHECKING:  # transformers loads with the model
@@ -164,19 +165,26 @@ class Backbone:
         return Encoded(list(enc["input_ids"]), list(tt) if tt is not None else None,
                        np.array([index[ex.label] for ex in examples], dtype=np.int64))
 
+    @torch.no_grad()
+    def outputs(self, data: Encoded, batch_size: int, width: int, fn: Callable[[dict[str, torch.Tensor]], torch.Tensor],
+                advance: Callable[[int], None] | None = None) -> np.ndarray:
+        """``fn``'s ``(B, width)`` output on batches of ``data`` (by length), as float64 in input order;
+        ``advance`` gets each batch's size."""
+        order = np.argsort(-data.lengths(), kind="stable")
+        out = np.zeros((len(data), width))
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            out[rows] = fn(self.batch(data, rows)).double().cpu().numpy()
+            if advance is not None:
+                advance(len(rows))
+        return out
+
     def batch(self, data: Encoded, rows: Sequence[int] | np.ndarray) -> dict[str, torch.Tensor]:
         """A right-padded batch of ``rows`` (indices into ``data``) on the backbone's device."""
-        ids = [data.input_ids[i] for i in rows]
-        width = max(len(x) for x in ids)
-
-        def padded(seqs: Sequence[Sequence[int]], value: int) -> torch.Tensor:
-            full = [list(x) + [value] * (width - len(x)) for x in seqs]
-            return torch.tensor(full, dtype=torch.long, device=self.device)
-
-        out = {"input_ids": padded(ids, self.tokenizer().pad_token_id or 0),
-               "attention_mask": padded([[1] * len(x) for x in ids], 0)}
+        ids, mask = padded([data.input_ids[i] for i in rows], self.tokenizer().pad_token_id or 0, left=False)
+        out = {"input_ids": ids.to(self.device), "attention_mask": mask.to(self.device)}
         if data.token_type_ids is not None:
-            out["token_type_ids"] = padded([data.token_type_ids[i] for i in rows], 0)
+            out["token_type_ids"] = padded([data.token_type_ids[i] for i in rows], 0, left=False)[0].to(self.device)
         return out
 
 

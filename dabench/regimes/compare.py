@@ -21,7 +21,7 @@ from dabench.errors import TaskError
 from dabench.metrics import task_metric
 from dabench.handles import ModelHandle
 from dabench.model_runs import run_key
-from dabench.orchestrator import stats_settings
+from dabench.orchestrator import spec_config, spec_signature
 from dabench.progress import Advance, Progress
 from dabench.registry import get_registry
 from dabench.regimes.backbone import Backbone, Encoded
@@ -100,9 +100,7 @@ class RegimePlan:
                                        for sd, rec in records.items()}
 
     def test(self) -> list[tuple[TaskResult, Any]]:
-        return [_task_result(self.regime, s, self.datas[s.name], self.runs["base"][s.name],
-                             self.runs["adapted"][s.name], self.seeds, self.cfg, self.domain, self.resamples,
-                             self.seed, self.alpha, self.margin) for s in self.specs]
+        return [_task_result(self, s) for s in self.specs]
 
     def config(self, results: Sequence[TaskResult]) -> dict[str, Any]:
         cfg = self.cfg
@@ -113,24 +111,13 @@ class RegimePlan:
             "preset": self.preset or "dsp",
             "seeds": self.seeds,
             "hyperparameters": hyper,
-            "tasks": [s.name for s in self.specs],
-            "data_dir": str(self.root) if self.root else None,
-            "limit": self.limit,
-            **stats_settings(self),
-            "domain": self.domain,
+            **spec_config(self),
             "engine": "hf",
         }
 
     def signature(self, results: Sequence[TaskResult], infos: dict[str, ModelInfo]) -> dict[str, Any]:
-        return {
-            "task_hashes": {s.name: s.spec_hash() for s in self.specs},
-            "data_hashes": {s.name: self.datas[s.name].data_key() for s in self.specs},
-            "fingerprints": {"base": infos["base"].fingerprint, "adapted": infos["adapted"].fingerprint},
-            "run_keys": self.keys,
-            **stats_settings(self, with_margin=False),
-            "regime": self.regime,
-            "seeds": self.seeds,
-        }
+        hashes = {s.name: self.datas[s.name].data_key() for s in self.specs}
+        return {**spec_signature(self, hashes, infos, run_keys=self.keys), "regime": self.regime, "seeds": self.seeds}
 
 
 def _seed_run(role: str, spec: TaskSpec, data: RegimeData, cfg: FinetuneConfig | ProbeConfig, regime: str, seed: int,
@@ -180,9 +167,10 @@ def majority(preds: np.ndarray, n_labels: int) -> np.ndarray:
     return (preds[:, :, None] == np.arange(n_labels)).sum(0).argmax(1)
 
 
-def _task_result(regime: str, spec: TaskSpec, data: RegimeData, runs_b: Runs, runs_a: Runs, seeds: list[int],
-                 cfg: FinetuneConfig | ProbeConfig, domain: str | None, resamples: int, seed: int, alpha: float,
-                 margin: float | None) -> tuple[TaskResult, PairedResult | SeedsResult]:
+def _task_result(plan: RegimePlan, spec: TaskSpec) -> tuple[TaskResult, PairedResult | SeedsResult]:
+    regime, seeds, cfg, data = plan.regime, plan.seeds, plan.cfg, plan.datas[spec.name]
+    runs_b, runs_a = plan.runs["base"][spec.name], plan.runs["adapted"][spec.name]
+    options: dict[str, Any] = dict(resamples=plan.resamples, seed=plan.seed, alpha=plan.alpha, margin=plan.margin)
     metric = task_metric(spec, spec.metric)
     refs = data.test.references()
     pb, pa = (np.stack([runs[s][0] for s in seeds]) for runs in (runs_b, runs_a))
@@ -190,8 +178,7 @@ def _task_result(regime: str, spec: TaskSpec, data: RegimeData, runs_b: Runs, ru
     res: PairedResult | SeedsResult
     if regime == "finetune":
         over_seeds = paired_test_seeds(metric, np.stack([metric.stats(p, refs) for p in pb]),
-                                       np.stack([metric.stats(p, refs) for p in pa]),
-                                       clusters=clusters, resamples=resamples, seed=seed, alpha=alpha, margin=margin)
+                                       np.stack([metric.stats(p, refs) for p in pa]), clusters=clusters, **options)
         scores_b, scores_a = list(over_seeds.base_scores), list(over_seeds.adapted_scores)
         sd_b, sd_a = over_seeds.base_sd, over_seeds.adapted_sd
         test_name = (f"seeds t-test (examples {1 - over_seeds.seed_share:.0%} / seeds {over_seeds.seed_share:.0%} of "
@@ -200,7 +187,7 @@ def _task_result(regime: str, spec: TaskSpec, data: RegimeData, runs_b: Runs, ru
         res = over_seeds
     else:
         one_run = paired_test(metric, metric.stats(pb[0], refs), metric.stats(pa[0], refs), clusters=clusters,
-                              resamples=resamples, seed=seed, alpha=alpha, margin=margin)
+                              **options)
         scores_b, scores_a = [float(one_run.base)], [float(one_run.adapted)]
         sd_b = sd_a = None
         test_name = f"paired permutation ({one_run.permutation_method}); paired bootstrap CI"
@@ -229,7 +216,7 @@ def _task_result(regime: str, spec: TaskSpec, data: RegimeData, runs_b: Runs, ru
     }
     vote_b, vote_a = majority(pb, len(spec.labels)), majority(pa, len(spec.labels))
     result = TaskResult.from_paired(
-        res, task=spec.name, category=spec.category_for(domain), metric=spec.metric, n=len(refs),
+        res, task=spec.name, category=spec.category_for(plan.domain), metric=spec.metric, n=len(refs),
         secondary=secondary, regime=details,
     )
     result.examples = _rows(spec, data, vote_b, vote_a, refs)

@@ -81,23 +81,11 @@ def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-@torch.no_grad()
-def predict_logits(model: nn.Module, backbone: Backbone, data: Encoded, batch_size: int,
+def predict_logits(model: Classifier, backbone: Backbone, data: Encoded, batch_size: int,
                    advance: Callable[[int], None] | None = None) -> np.ndarray:
     """Logits ``(n, K)`` of every example (batched by length, returned in input order)."""
     model.eval()
-    order = np.argsort(-data.lengths(), kind="stable")
-    out: np.ndarray | None = None
-    for start in range(0, len(order), batch_size):
-        rows = order[start : start + batch_size]
-        logits = model(**backbone.batch(data, rows)).float().cpu().numpy()
-        if out is None:
-            out = np.zeros((len(data), logits.shape[1]))
-        out[rows] = logits
-        if advance is not None:
-            advance(1)
-    assert out is not None
-    return out
+    return backbone.outputs(data, batch_size, model.classifier.out_features, lambda batch: model(**batch), advance)
 
 
 @dataclass
@@ -169,7 +157,7 @@ def finetune_seed(
             bar(1)
         if use_dev:
             assert dev is not None
-            pred = predict_logits(model, backbone, dev, cfg.eval_batch_size, bar).argmax(1)
+            pred = predict_logits(model, backbone, dev, cfg.eval_batch_size, lambda _: bar(1)).argmax(1)
             score = float(select_metric.score(pred, dev.labels))
             history.append(score)
             if score > best_score:

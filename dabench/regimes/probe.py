@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
-import torch
 
 from dabench.metrics.base import Metric
 from dabench.progress import NullProgress, Progress
@@ -27,22 +26,14 @@ from dabench.regimes.config import ProbeConfig
 DEFAULT_C = 1.0
 
 
-@torch.no_grad()
 def extract_features(backbone: Backbone, data: Encoded, pooling: str, batch_size: int,
                      advance: Callable[[int], None] | None = None) -> np.ndarray:
     """Pooled last hidden states ``(n, H)`` in float64, in input order."""
     model = backbone.model()
     model.eval()
     how = resolve_pooling(pooling, backbone.config)
-    order = np.argsort(-data.lengths(), kind="stable")
-    out = np.zeros((len(data), backbone.hidden_size))
-    for start in range(0, len(order), batch_size):
-        rows = order[start : start + batch_size]
-        batch = backbone.batch(data, rows)
-        out[rows] = pool(model(**batch).last_hidden_state, batch["attention_mask"], how).double().cpu().numpy()
-        if advance is not None:
-            advance(len(rows))
-    return out
+    return backbone.outputs(data, batch_size, backbone.hidden_size,
+                            lambda batch: pool(model(**batch).last_hidden_state, batch["attention_mask"], how), advance)
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, c: float, max_iter: int) -> Any:

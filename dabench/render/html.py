@@ -14,14 +14,14 @@ import json
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from dabench._version import __version__
 from dabench.example_rows import TEXT_FIELDS
-from dabench.render import fmt
+from dabench.render import fmt, write_file
 from dabench.render.forest import forest_svg
 from dabench.comparison import as_dict
 from dabench.render.protocol import protocol
@@ -65,27 +65,29 @@ def sort_key(x: Any) -> str:
     return "" if x is None else repr(float(x))
 
 
+def task_row(t: Mapping[str, Any]) -> dict[str, Any]:
+    """A task's row of a results table, formatted, with a ``*_value`` sort key beside each number."""
+    tmpl = t.get("templates") or {}
+    return {
+        "task": t["task"], "category": t["category"], "metric": t["metric"], "n": t["n"],
+        "base": score(t, "base"), "base_value": sort_key(t["base"]),
+        "adapted": score(t, "adapted"), "adapted_value": sort_key(t["adapted"]),
+        "delta": fmt.signed(t["delta"]), "delta_value": sort_key(t["delta"]),
+        "ci": fmt.interval(t["ci"]), "ci_lo_value": sort_key(t["ci"][0]),
+        "p": fmt.pval(t["p_value"]), "p_value": sort_key(t["p_value"]),
+        "p_adjusted": fmt.pval(t["p_adjusted"]), "p_adjusted_value": sort_key(t["p_adjusted"]),
+        "verdict": t["verdict"],
+        "mde": fmt.num(t.get("mde")), "mde_value": sort_key(t.get("mde")),
+        "flags": fmt.flags(t),
+        "template_base": str(tmpl.get("base", "")), "template_adapted": str(tmpl.get("adapted", "")),
+    }
+
+
 def comparison_view(comparison: Any) -> dict[str, Any]:
     """Everything the templates show, formatted; strings stay raw here and are escaped by Jinja."""
     data = as_dict(comparison)
     cfg = data.get("config", {})
     ordered = [t for _, group in fmt.grouped_tasks(data["tasks"]) for t in group]
-    tasks = []
-    for t in ordered:
-        tmpl = t.get("templates") or {}
-        tasks.append({
-            "task": t["task"], "category": t["category"], "metric": t["metric"], "n": t["n"],
-            "base": score(t, "base"), "base_value": sort_key(t["base"]),
-            "adapted": score(t, "adapted"), "adapted_value": sort_key(t["adapted"]),
-            "delta": fmt.signed(t["delta"]), "delta_value": sort_key(t["delta"]),
-            "ci": fmt.interval(t["ci"]), "ci_lo_value": sort_key(t["ci"][0]),
-            "p": fmt.pval(t["p_value"]), "p_value": sort_key(t["p_value"]),
-            "p_adjusted": fmt.pval(t["p_adjusted"]), "p_adjusted_value": sort_key(t["p_adjusted"]),
-            "verdict": t["verdict"],
-            "mde": fmt.num(t.get("mde")), "mde_value": sort_key(t.get("mde")),
-            "flags": fmt.flags(t),
-            "template_base": str(tmpl.get("base", "")), "template_adapted": str(tmpl.get("adapted", "")),
-        })
     secondary = [
         {"task": t["task"], "metric": name, "base": fmt.num(s.get("base")), "adapted": fmt.num(s.get("adapted")),
          "delta": fmt.signed(s.get("delta")), "delta_value": sort_key(s.get("delta"))}
@@ -107,7 +109,7 @@ def comparison_view(comparison: Any) -> dict[str, Any]:
         "counts": fmt.verdict_counts(ordered),
         "by_category": by_category,
         "categories": fmt.categories_of(ordered),
-        "tasks": tasks,
+        "tasks": [task_row(t) for t in ordered],
         "any_underpowered": any(t.get("underpowered") for t in ordered),
         "secondary": secondary,
         "runs": run_rows(data),
@@ -126,7 +128,4 @@ def render_html(comparison: Any) -> str:
 
 def write_html_report(comparison: Any, path: str | Path) -> Path:
     """Write the HTML report to ``path`` (UTF-8, ``\\n`` line ends, parents created)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(render_html(comparison).encode("utf-8"))
-    return path
+    return write_file(path, render_html(comparison))

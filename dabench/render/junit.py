@@ -1,9 +1,8 @@
 """JUnit XML of a gate result: one ``testcase`` per task, a ``failure`` with its reason.
 
-The common JUnit/Ant layout CI systems read (``testsuites > testsuite > (properties, testcase*)``),
-built with ElementTree, which escapes every attribute and text; characters XML 1.0 forbids are
-dropped. The timestamp is the comparison's own ``created``, so the file is a pure function of the
-comparison and the gate settings.
+The JUnit/Ant layout CI systems read, built with ElementTree (which escapes everything; characters
+XML 1.0 forbids are dropped), timestamped with the comparison's own ``created``: a pure function of
+the comparison and the gate settings.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from dabench.render import fmt
+from dabench.render import fmt, write_file
 
 # characters outside XML 1.0's Char production
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -108,10 +107,7 @@ def render_junit(result: Any, *, created: str | None = None) -> str:
 
 def write_junit(result: Any, path: str | Path, *, created: str | None = None) -> Path:
     """Write :func:`render_junit` to ``path`` (UTF-8), creating parent folders."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_junit(result, created=created), encoding="utf-8")
-    return path
+    return write_file(path, render_junit(result, created=created))
 
 
 def render_junit_error(message: str) -> str:
@@ -126,7 +122,4 @@ def render_junit_error(message: str) -> str:
 
 def write_junit_error(path: str | Path, message: str) -> Path:
     """Write :func:`render_junit_error` to ``path``, creating parent folders."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_junit_error(message), encoding="utf-8")
-    return path
+    return write_file(path, render_junit_error(message))

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from dabench.example_rows import TEXT_FIELDS
-from dabench.render import fmt
+from dabench.render import fmt, write_file
 from dabench.render.forest import text_forest
 from dabench.comparison import as_dict
 from dabench.render.protocol import protocol
@@ -138,19 +138,11 @@ def render_markdown(comparison: Any, *, forest_image: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def forest_path_for(report: Path) -> Path:
-    """Where the forest-plot SVG of a Markdown report goes: ``NAME.forest.svg`` beside it."""
-    return report.with_name(report.stem + ".forest.svg")
-
-
 def write_markdown_report(comparison: Any, path: str | Path) -> list[Path]:
-    """Write the Markdown report to ``path`` and its forest plot SVG beside it; returns both paths."""
+    """Write the Markdown report to ``path`` and its forest plot SVG beside it (``NAME.forest.svg``);
+    returns both paths."""
     from dabench.render.forest import forest_svg
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = as_dict(comparison)
-    svg = forest_path_for(path)
-    svg.write_bytes(forest_svg(data).encode("utf-8"))
-    path.write_bytes(render_markdown(data, forest_image=svg.name).encode("utf-8"))
-    return [path, svg]
+    path, data = Path(path), as_dict(comparison)
+    svg = write_file(path.with_name(path.stem + ".forest.svg"), forest_svg(data))
+    return [write_file(path, render_markdown(data, forest_image=svg.name)), svg]

@@ -185,44 +185,26 @@ def build_units(
                 f"{len(missing)} of {n} examples have no cluster key (first: example {missing[0]}); "
                 "give every example a cluster or none"
             )
-    if clusters is None:
-        unit_base, unit_adapted, n_units = base, adapted, n
+    row_type: np.ndarray | None = None
+    if clusters is not None and not metric.decomposable:
+        # the rows stay examples; each cluster is one type, drawn with all its rows
+        row_type, n_units = factorize(clusters)
+        tb, ta, inverse, mult = base, adapted, np.arange(n_units), np.ones(n_units, dtype=np.int64)
+        discordant = np.zeros(n_units, dtype=bool)
+        np.logical_or.at(discordant, row_type, (base != adapted).any(axis=1))
     else:
-        codes, n_units = factorize(clusters)
-        if not metric.decomposable:
-            discordant = np.zeros(n_units, dtype=bool)
-            np.logical_or.at(discordant, codes, (base != adapted).any(axis=1))
-            return Units(
-                metric=metric,
-                base=base,
-                adapted=adapted,
-                n_units=n_units,
-                n_examples=n,
-                type_of_unit=np.arange(n_units),
-                mult=np.ones(n_units, dtype=np.int64),
-                row_type=codes,
-                discordant=discordant,
-                clustered=True,
-            )
-        unit_base = cluster_sums(base, codes, n_units)
-        unit_adapted = cluster_sums(adapted, codes, n_units)
-    first, inverse, counts = distinct_rows(unit_base, unit_adapted)
-    # types in order of decreasing multiplicity (ties: key order), so that the frequent types
-    # drawn by the multinomial and the rare ones drawn by index are contiguous column blocks
-    order = np.argsort(-counts, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.shape[0])
-    first, counts, inverse = first[order], counts[order], rank[inverse]
-    tb, ta = unit_base[first], unit_adapted[first]
-    return Units(
-        metric=metric,
-        base=tb,
-        adapted=ta,
-        n_units=n_units,
-        n_examples=n,
-        type_of_unit=inverse,
-        mult=counts.astype(np.int64),
-        row_type=None,
-        discordant=(tb != ta).any(axis=1),
-        clustered=clusters is not None,
-    )
+        unit_base, unit_adapted, n_units = base, adapted, n
+        if clusters is not None:
+            codes, n_units = factorize(clusters)
+            unit_base, unit_adapted = cluster_sums(base, codes, n_units), cluster_sums(adapted, codes, n_units)
+        first, inverse, counts = distinct_rows(unit_base, unit_adapted)
+        # types in order of decreasing multiplicity (ties: key order), so that the frequent types
+        # drawn by the multinomial and the rare ones drawn by index are contiguous column blocks
+        order = np.argsort(-counts, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.shape[0])
+        first, mult, inverse = first[order], counts[order].astype(np.int64), rank[inverse]
+        tb, ta = unit_base[first], unit_adapted[first]
+        discordant = (tb != ta).any(axis=1)
+    return Units(metric=metric, base=tb, adapted=ta, n_units=n_units, n_examples=n, type_of_unit=inverse, mult=mult,
+                 row_type=row_type, discordant=discordant, clustered=clusters is not None)
