@@ -1,11 +1,8 @@
 """Readers for the real distribution formats of each task family (details in ``docs/data.md``).
 
-Each reader takes the path of one split file and the task spec and returns its examples in
-file order. Rows that cannot be read raise :class:`~dabench.errors.DataError` naming the
-file and line; with ``errors=[]`` passed, a reader instead appends one message per bad row
-to that list, skips the row and goes on (``dabench data check`` lists them all).
-``READERS`` maps the ``format`` name used in task specs (``tsv``, ``jsonl``, ``rct``,
-``kilt``) to its reader.
+Each reader returns a split file's examples in file order. A bad row raises
+:class:`~dabench.errors.DataError` naming file and line, or, with ``errors=[]`` passed, is
+reported in that list and skipped (``dabench data check``). ``READERS`` maps a spec's ``format``.
 """
 
 from __future__ import annotations
@@ -21,19 +18,11 @@ from dabench.data.example import Example
 from dabench.errors import DataError
 from dabench.taskspec import TaskSpec
 
-Reader = Callable[..., list[Example]]
-"""``reader(path, spec, split, errors=None) -> list[Example]``."""
-
-#: the label that ends a PubMed RCT abstract (groups JSONL sentences into abstracts)
-RCT_LAST_SECTION = "CONCLUSIONS"
-
-
 # ----------------------------------------------------------------------------- helpers
 
 
 def _read_text(path: Path) -> str:
-    """The text of a split file; one-line errors for a missing, unreadable or empty file (an
-    empty split would otherwise be scored or checked as if all were well)."""
+    """The text of a split file; one-line errors for a missing, unreadable or empty file."""
     try:
         # utf-8-sig drops a byte-order mark (MRPC files carry one)
         text = path.read_text(encoding="utf-8-sig")
@@ -121,18 +110,18 @@ def _example_from_record(
 ) -> Example:
     """Build an Example from a raw record (a dict of column/key -> value)."""
 
-    def get(key: str) -> Any:
+    def get(key: str) -> str:
         value = lookup(record, key)
         if value is _MISSING:
             if key in missing_ok:
                 return ""
             raise DataError(f"{where}: missing field {key!r}")
-        return value
+        return scalar_text(value)
 
-    inputs = {name: scalar_text(get(key)) for name, key in spec.fields.items()}
+    inputs = {name: get(key) for name, key in spec.fields.items()}
     label = None
     if spec.label_field is not None:
-        label = scalar_text(get(spec.label_field)).strip()
+        label = get(spec.label_field).strip()
         if label_map:
             label = label_map.get(label, label)
         if spec.type == "classification" and label not in spec.labels:
@@ -141,13 +130,13 @@ def _example_from_record(
         if spec.type == "regression":
             _check_score(label, spec, where)
     if id_columns:
-        ex_id = "-".join(scalar_text(get(c)).strip() for c in id_columns)
+        ex_id = "-".join(get(c).strip() for c in id_columns)
     else:
         key = id_field if id_field is not None else spec.id_field
-        ex_id = scalar_text(get(key)).strip() if key else f"{split}-{number}"
+        ex_id = get(key).strip() if key else f"{split}-{number}"
     if not ex_id:
         raise DataError(f"{where}: empty example id")
-    cluster = scalar_text(get(spec.cluster_field)).strip() if spec.cluster_field else None
+    cluster = get(spec.cluster_field).strip() if spec.cluster_field else None
     return Example(id=ex_id, inputs=inputs, label=label, answers=answers, cluster=cluster, extra=extra or {})
 
 
@@ -190,10 +179,8 @@ def _layouts(spec: TaskSpec) -> list[dict[str, Any]]:
         if not layouts:
             raise DataError(f"task {spec.name}: format_options.layouts is empty")
         return layouts
-    single = dict(opts)
-    header = single.get("header", True)
-    single["header"] = "any" if header is True else header
-    return [single]
+    header = opts.get("header", True)
+    return [{**opts, "header": "any" if header is True else header}]
 
 
 def _pick_layout(first: list[str], layouts: list[dict[str, Any]], spec: TaskSpec, path: Path) -> dict[str, Any]:
@@ -320,19 +307,15 @@ def _unique_answers(values: Iterable[str]) -> tuple[str, ...]:
 
 
 def read_rct(path: Path, spec: TaskSpec, split: str, errors: list[str] | None = None) -> list[Example]:
-    """PubMed RCT sentence classification: ``###<abstract id>`` lines, each followed by one
-    ``LABEL<TAB>sentence`` line per sentence (ids ``<abstract id>-<position>``).
-
-    A JSON Lines variant (``label`` and ``sentence`` or ``text``) is recognised by a first
-    line starting with ``{``. An ``abstract_id`` key (top level or in ``metadata``) gives
-    the cluster; without it, a new abstract starts where a ``CONCLUSIONS`` sentence is
-    followed by one of another label (clusters ``inferred-<n>``, ids ``<split>-<n>``).
-    The virtual record offered to the spec has keys ``id``, ``abstract_id``, ``position``,
-    ``sentence`` and ``label``.
+    """PubMed RCT: ``###<abstract id>`` lines, each followed by ``LABEL<TAB>sentence`` lines
+    (ids ``<abstract id>-<position>``), or JSON Lines (first line starts with ``{``) with
+    ``label`` and ``sentence``/``text``. There an ``abstract_id`` key (top level or in
+    ``metadata``) gives the cluster; without it a new abstract starts where a ``CONCLUSIONS``
+    sentence is followed by another label (clusters ``inferred-<n>``, ids ``<split>-<n>``).
+    The spec sees records with keys ``id``, ``abstract_id``, ``position``, ``sentence``, ``label``.
     """
     col = _Collector(errors)
-    text = _read_text(path)
-    lines = split_lines(text)
+    lines = split_lines(_read_text(path))
     first = next((ln for ln in lines if ln.strip()), "")
     if first.lstrip().startswith("{"):
         examples = _read_rct_jsonl(path, spec, split, col)
@@ -353,17 +336,16 @@ def _read_rct_txt(path: Path, lines: list[str], spec: TaskSpec, split: str, col:
         if not line.strip():
             continue
         if line.startswith("###"):
-            abstract = line[3:].strip()
+            abstract, skipping = line[3:].strip(), True
             position = 0
-            skipping = False
-            if not abstract:
-                col.bad(DataError(f"{where}: '###' line without an abstract id"))
-                abstract, skipping = None, True
-            elif abstract in opened:
-                col.bad(DataError(f"{where}: abstract id {abstract!r} appears twice (first at line {opened[abstract]})"))
-                abstract, skipping = None, True
-            else:
+            with col.row():
+                if not abstract:
+                    raise DataError(f"{where}: '###' line without an abstract id")
+                if abstract in opened:
+                    raise DataError(f"{where}: abstract id {abstract!r} appears twice "
+                                    f"(first at line {opened[abstract]})")
                 opened[abstract] = line_no
+                skipping = False
             continue
         if skipping:
             continue  # sentences of an abstract already reported as bad
@@ -388,27 +370,25 @@ def _read_rct_jsonl(path: Path, spec: TaskSpec, split: str, col: _Collector) -> 
     last_given: str | None = None
     position = 0
     for number, where, raw in _json_records(path, col):
-        label = scalar_text(raw.get("label", "")).strip()
-        sentence = raw.get("sentence", raw.get("text"))
-        if sentence is None:
-            col.bad(DataError(f"{where}: missing field 'sentence' (or 'text')"))
-            continue
-        sentence = scalar_text(sentence).rstrip("\r\n")
-        given = raw.get("abstract_id", lookup(raw, "metadata.abstract_id"))
-        if given is not _MISSING and given is not None:
-            abstract = scalar_text(given)
-            position = position + 1 if abstract == last_given else 1
-            last_given = abstract
-        else:
-            if prev_label is None or (prev_label == RCT_LAST_SECTION and label != RCT_LAST_SECTION):
-                group += 1
-                position = 0
-            position += 1
-            abstract = f"inferred-{group}"
-        prev_label = label
-        record = {"id": f"{split}-{number}", "abstract_id": abstract, "position": position,
-                  "sentence": sentence, "label": label}
         with col.row():
+            label = scalar_text(raw.get("label", "")).strip()
+            sentence = raw.get("sentence", raw.get("text"))
+            if sentence is None:
+                raise DataError(f"{where}: missing field 'sentence' (or 'text')")
+            given = raw.get("abstract_id", lookup(raw, "metadata.abstract_id"))
+            if given is not _MISSING and given is not None:
+                abstract = scalar_text(given)
+                position = position + 1 if abstract == last_given else 1
+                last_given = abstract
+            else:
+                if prev_label is None or (prev_label == "CONCLUSIONS" and label != "CONCLUSIONS"):
+                    group += 1
+                    position = 0
+                position += 1
+                abstract = f"inferred-{group}"
+            prev_label = label
+            record = {"id": f"{split}-{number}", "abstract_id": abstract, "position": position,
+                      "sentence": scalar_text(sentence).rstrip("\r\n"), "label": label}
             examples.append(_example_from_record(record, spec, split, number, where))
     return examples
 
@@ -419,11 +399,10 @@ def _read_rct_jsonl(path: Path, spec: TaskSpec, split: str, col: _Collector) -> 
 def kilt_prediction(record: dict[str, Any]) -> dict[str, Any]:
     """The prediction held by a KILT guess record: the first output's answer (None when no
     output has one) and the provenance of the first output that has provenance."""
-    outputs = record.get("output") or []
-    if not isinstance(outputs, list):
-        outputs = []
-    answer = next((o["answer"] for o in outputs if isinstance(o, dict) and "answer" in o), None)
-    provenance = next((o["provenance"] for o in outputs if isinstance(o, dict) and "provenance" in o), None)
+    outputs = record.get("output")
+    dicts = [o for o in outputs if isinstance(o, dict)] if isinstance(outputs, list) else []
+    answer = next((o["answer"] for o in dicts if "answer" in o), None)
+    provenance = next((o["provenance"] for o in dicts if "provenance" in o), None)
     return {"answer": None if answer is None else scalar_text(answer), "provenance": provenance}
 
 
@@ -444,8 +423,7 @@ def read_kilt(path: Path, spec: TaskSpec, split: str, errors: list[str] | None =
         with col.row():
             if "id" not in record:
                 raise DataError(f"{where}: missing field 'id'")
-            record = dict(record)
-            record["id"] = scalar_text(record["id"]).strip()
+            record = {**record, "id": scalar_text(record["id"]).strip()}
             outputs = record.get("output", [])
             if not isinstance(outputs, list):
                 raise DataError(f"{where}: 'output' must be a list")
@@ -472,7 +450,8 @@ def read_kilt(path: Path, spec: TaskSpec, split: str, errors: list[str] | None =
     return _check_unique(examples, path, col)
 
 
-READERS: dict[str, Reader] = {
+#: ``format`` name -> ``reader(path, spec, split, errors=None)``
+READERS: dict[str, Callable[..., list[Example]]] = {
     "tsv": read_tsv,
     "jsonl": read_jsonl,
     "rct": read_rct,

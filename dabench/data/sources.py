@@ -1,21 +1,15 @@
-"""Where a task's split file comes from: a local data dir, a checksummed cache, or the network.
+"""Where a task's split file comes from (every command's locator): order of resolution (:func:`locate_file`):
 
-The one split locator of every command (read through :func:`dabench.data.load_split`).
-Order of resolution for one split (:func:`locate_file`):
-
-1. ``--data-file SPLIT=PATH``; a spec with ``data_source: package`` then reads the file
-   shipped inside dabench (:mod:`dabench.data.packaged`) and stops here;
+1. ``--data-file SPLIT=PATH``; then, for ``data_source: package``, the file shipped in dabench;
 2. ``<data dir>/<path in the spec's files>`` (``--data-dir`` or ``DABENCH_DATA_DIR``);
-3. the cache (``DABENCH_CACHE_DIR``, default ``~/.cache/dabench``): ``data/`` mirrors the
-   data-dir layout, ``hf/`` holds exports of hub datasets; every cached file's sha256 is
-   recorded in ``manifest.json`` when fetched and checked on every later use (and against
-   the spec's ``download.sha256`` when it pins one);
-4. only when downloading is allowed (``--download`` or ``DABENCH_DOWNLOAD=1``) and not
-   forbidden (``DABENCH_OFFLINE``, ``HF_HUB_OFFLINE``, ``HF_DATASETS_OFFLINE``): the spec's
-   ``download.urls`` (a zip member with ``archive_member``), else the hub (``download.hf``).
+3. the cache (``DABENCH_CACHE_DIR``, default ``~/.cache/dabench``; ``data/`` mirrors the data
+   dir, ``hf/`` holds hub exports), each file checked against the sha256 that ``manifest.json``
+   recorded when it was fetched (and the spec's pinned ``download.sha256``);
+4. if downloading is allowed (``--download``/``DABENCH_DOWNLOAD=1``, no ``*_OFFLINE`` variable):
+   the spec's ``download.urls`` (a zip member with ``archive_member``), else the hub.
 
-Otherwise a one-line :class:`~dabench.errors.DataError` says which file was expected and
-how to get it: an evaluation never reaches the network unless asked to.
+Otherwise a one-line :class:`~dabench.errors.DataError` says which file was expected and how to get it:
+no network is reached unless asked.
 """
 
 from __future__ import annotations
@@ -103,9 +97,7 @@ def offline() -> bool:
 
 def download_allowed(download: bool | None) -> bool:
     """Whether a missing file may be fetched: the explicit flag, else ``DABENCH_DOWNLOAD``."""
-    if offline():
-        return False
-    return bool(download) if download is not None else _truthy(os.environ.get(ENV_DOWNLOAD))
+    return not offline() and (bool(download) if download is not None else _truthy(os.environ.get(ENV_DOWNLOAD)))
 
 
 def cached_path(spec: DataFiles, split: str) -> Path:

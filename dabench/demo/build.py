@@ -23,10 +23,9 @@ from typing import Any, Callable, Iterator
 from dabench.demo.generate import DATA_VERSION
 from dabench.errors import DabenchError
 
-PACKAGE_DIR = Path(__file__).resolve().parent
 #: the shipped corpora and task files (the registered specs of suite ``demo``, under the
 #: top-level ``tasks/demo/``, point at the task files here with ``data_source: package``)
-DATA_DIR = PACKAGE_DIR / "data"
+DATA_DIR = Path(__file__).resolve().parent / "data"
 MARKER = "demo_build.json"
 MARKER_SCHEMA = "dabench.demo_build/1"
 EOS = "<|endoftext|>"
@@ -72,9 +71,8 @@ class BuildConfig:
     adapted: TrainConfig = field(default_factory=lambda: TrainConfig(steps=500, lr=5e-3))
     #: lines of general text mixed into the domain corpus, per domain line
     general_mix: float = 0.2
-    #: torch intra-op threads while building (restored afterwards); None keeps torch's
-    #: setting. Not part of the recipe: it changes speed, not what is learnt (beyond float
-    #: rounding). On a CPU shared with other busy processes 1 thread is many times faster.
+    #: torch intra-op threads while building; None keeps torch's setting. Not part of the recipe (it
+    #: changes speed, not what is learnt); on a CPU shared with busy processes 1 thread is much faster.
     num_threads: int | None = None
 
     def recipe_hash(self) -> str:
@@ -140,18 +138,16 @@ def _batches(encoded: list[list[int]], size: int, pad: int, rng: random.Random) 
             rows = [encoded[i] for i in order[start:start + size]]
             width = max(len(r) for r in rows)
             ids = torch.full((size, width), pad, dtype=torch.long)
-            labels = torch.full((size, width), -100, dtype=torch.long)
             mask = torch.zeros((size, width), dtype=torch.long)
             for j, row in enumerate(rows):
                 ids[j, : len(row)] = torch.tensor(row, dtype=torch.long)
-                labels[j, : len(row)] = ids[j, : len(row)]
                 mask[j, : len(row)] = 1
-            yield ids, labels, mask
+            yield ids, ids.masked_fill(mask == 0, -100), mask
 
 
-def _train(model: Any, encoded: list[list[int]], cfg: TrainConfig, bc: BuildConfig, pad: int,
-           rng: random.Random, tick: Callable[[int], None]) -> None:
-    """AdamW with linear warm-up and cosine decay to 10% of the peak rate."""
+def _train(model: Any, tokenizer: Any, encoded: list[list[int]], cfg: TrainConfig, bc: BuildConfig,
+           rng: random.Random, tick: Callable[[int], None], path: Path) -> None:
+    """AdamW with linear warm-up and cosine decay to 10% of the peak rate; then save model and tokenizer to ``path``."""
     import torch
 
     decay = [p for p in model.parameters() if p.dim() >= 2]
@@ -168,7 +164,7 @@ def _train(model: Any, encoded: list[list[int]], cfg: TrainConfig, bc: BuildConf
         return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * done))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
-    batches = _batches(encoded, bc.batch_size, pad, rng)
+    batches = _batches(encoded, bc.batch_size, tokenizer.pad_token_id, rng)
     model.train()
     for step in range(cfg.steps):
         ids, labels, mask = next(batches)
@@ -180,6 +176,9 @@ def _train(model: Any, encoded: list[list[int]], cfg: TrainConfig, bc: BuildConf
         sched.step()
         tick(step + 1)
     model.eval()
+    path.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(path, safe_serialization=True)
+    tokenizer.save_pretrained(path)
 
 
 # ---------------------------------------------------------------------------- build
@@ -192,17 +191,6 @@ def _marker_ok(out_dir: Path, seed: int, recipe: str) -> bool:
     files = [out_dir / d / f for d in ("base", "adapted")
              for f in ("config.json", "model.safetensors", "tokenizer.json")]
     return all(marker.get(k) == v for k, v in expected.items()) and all(f.is_file() for f in files)
-
-
-def _clear(out_dir: Path) -> None:
-    """Remove a previous (or interrupted) demo build's model dirs; refuse to touch anything else."""
-    for name in ("base", "adapted"):
-        path = out_dir / name
-        if not path.exists():
-            continue
-        if not (out_dir / MARKER).is_file():
-            raise DabenchError(f"{path} exists and is not from a dabench demo build; choose another output dir")
-        shutil.rmtree(path)
 
 
 def build_demo(
@@ -224,7 +212,11 @@ def build_demo(
         report("reused", 1.0)
         return assets
     out_dir.mkdir(parents=True, exist_ok=True)
-    _clear(out_dir)
+    for path in (assets.base_dir, assets.adapted_dir):  # a previous or interrupted build's; touch nothing else
+        if path.exists():
+            if not (out_dir / MARKER).is_file():
+                raise DabenchError(f"{path} exists and is not from a dabench demo build; choose another output dir")
+            shutil.rmtree(path)
     started = time.perf_counter()
 
     total = cfg.base.steps + cfg.adapted.steps
@@ -239,7 +231,7 @@ def build_demo(
     marker = {"schema": MARKER_SCHEMA, "state": "building", "seed": seed, "recipe": recipe,
               "data_version": DATA_VERSION, "config": asdict(cfg)}
     _write_marker(out_dir, marker)  # an interrupted build is recognised and replaced next time
-    with _quiet(), _threads(cfg.num_threads):
+    with _quiet(cfg.num_threads):
         _build(cfg, seed, assets, ticker, report)
     _write_marker(out_dir, {**marker, "state": "complete", "seconds": round(time.perf_counter() - started, 2)})
     report("done", 1.0)
@@ -272,48 +264,31 @@ def _build(cfg: BuildConfig, seed: int, assets: DemoAssets, ticker: Callable[[st
     with torch.random.fork_rng(devices=[]):  # seed the initialisation without touching the caller's RNG
         torch.manual_seed(seed)
         model = GPT2LMHeadModel(model_cfg)
-    _train(model, enc_general, cfg.base, cfg, tokenizer.pad_token_id, rng, ticker("training base model", 0))
-    _save(model, tokenizer, assets.base_dir)
+    _train(model, tokenizer, enc_general, cfg.base, cfg, rng, ticker("training base model", 0), assets.base_dir)
 
     n_mix = int(len(enc_domain) * cfg.general_mix)
     mix = rng.sample(enc_general, min(n_mix, len(enc_general)))
-    _train(model, enc_domain + mix, cfg.adapted, cfg, tokenizer.pad_token_id, rng, ticker("adapting on the domain corpus", cfg.base.steps))
-    _save(model, tokenizer, assets.adapted_dir)
+    _train(model, tokenizer, enc_domain + mix, cfg.adapted, cfg, rng,
+           ticker("adapting on the domain corpus", cfg.base.steps), assets.adapted_dir)
 
 
 @contextmanager
-def _threads(n: int | None) -> Iterator[None]:
+def _quiet(num_threads: int | None) -> Iterator[None]:
+    """While building: silence transformers' save progress bars and one-off warnings, and run
+    torch on ``num_threads`` threads (None keeps its setting)."""
     import torch
-
-    if n is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-@contextmanager
-def _quiet() -> Iterator[None]:
-    """Silence transformers' save progress bars and one-off warnings while building."""
     from transformers.utils import logging as hf_logging
 
+    threads = torch.get_num_threads()
     verbosity = hf_logging.get_verbosity()
     bars = hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
+    torch.set_num_threads(threads if num_threads is None else num_threads)
     try:
         yield
     finally:
+        torch.set_num_threads(threads)
         hf_logging.set_verbosity(verbosity)
         if bars:
             hf_logging.enable_progress_bar()
-
-
-def _save(model: Any, tokenizer: Any, path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(path, safe_serialization=True)
-    tokenizer.save_pretrained(path)

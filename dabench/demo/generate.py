@@ -113,9 +113,8 @@ def _domain(rng: random.Random, taken: set[str]) -> tuple[list[str], dict[str, l
     n_extra = 80  # corpus-only compounds, which teach the templates' phrasing
     compounds = _names(rng, [_COMPOUND_HEADS, _COMPOUND_MIDS, _COMPOUND_TAILS], n_task + n_extra, taken)
     labels = list(ROLES)
-    facts: list[list[Fact]] = []
-    for i, c in enumerate(compounds):
-        facts.append([Fact(c, e, labels[i % 3]) for e in rng.sample(enzymes, 1 + (rng.random() < 0.5))])
+    facts = [[Fact(c, e, labels[i % 3]) for e in rng.sample(enzymes, 1 + (rng.random() < 0.5))]
+             for i, c in enumerate(compounds)]
     order = list(range(len(compounds)))
     rng.shuffle(order)
     task_idx = order[:n_task]  # the rest are facts stated only in the corpus
@@ -226,29 +225,18 @@ def generate() -> dict[str, str]:
     """Every data file as ``relative path -> text``."""
     rng = random.Random(_SEED)
     taken: set[str] = set()
-    general_lines, sentiment, knowledge = _general(rng, taken)
-    domain_lines, domain_tasks = _domain(rng, taken)
-    files = {
-        "corpus/general.txt": "\n".join(general_lines) + "\n",
-        "corpus/domain.txt": "\n".join(domain_lines) + "\n",
-    }
+    general, sentiment, knowledge = _general(rng, taken)
+    domain, domain_tasks = _domain(rng, taken)
+    files = {f"corpus/{name}.txt": "\n".join(lines) + "\n" for name, lines in (("general", general), ("domain", domain))}
     for task, splits in (("demo_domain", domain_tasks), ("demo_general", sentiment), ("demo_knowledge", knowledge)):
         for split, rows in splits.items():
             files[f"{task}/{split}.jsonl"] = "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows)
     return files
 
 
-def write(dest: Path) -> list[Path]:
-    """Write every data file under ``dest``; returns the paths written."""
-    out = []
+if __name__ == "__main__":  # pragma: no cover - maintenance entry point: rewrite the committed files
     for rel, text in generate().items():
-        path = dest / rel
+        path = Path(__file__).resolve().parent / "data" / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-        out.append(path)
-    return out
-
-
-if __name__ == "__main__":  # pragma: no cover - maintenance entry point
-    for p in write(Path(__file__).resolve().parent / "data"):
-        print(p)
+        print(path)
