@@ -133,6 +133,12 @@ def compare(
     return comparison
 
 
+def run_comparison(base: str, adapted: str, tasks: Sequence[str], options: RunOptions, *,
+                   progress: Any = True) -> Comparison:
+    """:func:`compare` under declared :class:`~dabench.options.RunOptions`: the one path from
+    options to a comparison, taken by every command that runs models and by gate replay."""
+    return compare(base, adapted, list(tasks), progress=progress, **options.compare_kwargs(tasks))
+
 def _prompted_plans(base: str, adapted: str, names: list[str], engine: str, engine_options: Mapping[str, Any],
                     chat: ChatSettings, stats: dict[str, Any], data: dict[str, Any], *, shots: int,
                     shots_split: str | None, select_prompt: bool, select_limit: int | None,

@@ -49,7 +49,7 @@ def compare_command(
     elif not task_names:
         raise DabenchError("--tasks is required (task or suite names; see `dabench tasks list`)")
     else:
-        from dabench.run import run_comparison
+        from dabench.pipeline import run_comparison
 
         comparison = run_comparison(base, adapted, task_names, options.layered(),
                                     progress=not (no_progress or as_json))

@@ -50,7 +50,7 @@ def _task_names(tasks: str | None, suite: str | None, tasks_dirs: list[Path], kn
 
 def _run_compare(baseline: str, candidate: str, tasks: list[str], options: RunOptions) -> dict[str, Any]:
     """The comparison of the candidate (as adapted) against the baseline (as base), as a dict."""
-    from dabench.run import run_comparison
+    from dabench.pipeline import run_comparison
 
     return run_comparison(baseline, candidate, tasks, options).to_dict()
 

@@ -16,9 +16,8 @@ import numpy as np
 import torch
 
 from dabench.data.example import Example
-from dabench.engines import checkpoints as ckpts
+from dabench.engines import checkpoints as ckpts, resolve_options
 from dabench.engines.scoring import padded
-from dabench.model_runs import checkpoint_fingerprint, resolve_checkpoint
 
 if TYPE_CHECKING:  # transformers loads with the model
     from transformers import PreTrainedTokenizerBase
@@ -68,13 +67,12 @@ class Backbone:
     """A checkpoint used as a trainable backbone; loaded on first use, released when done."""
 
     def __init__(self, name: str, options: Mapping[str, Any] | None = None, *,
-                 checkpoint: ckpts.Checkpoint | None = None, fp: str | None = None) -> None:
-        """``checkpoint``/``fp``: the checkpoint as a model handle resolved and fingerprinted it
-        (else resolved from ``name`` and ``options`` here)."""
+                 checkpoint: ckpts.Checkpoint | None = None) -> None:
+        """``checkpoint``: the checkpoint as a model handle resolved it (else resolved from
+        ``name`` and ``options`` here)."""
         self.name = name
         self.options = dict(options or {})
-        self.ck = checkpoint or resolve_checkpoint(name, self.options)
-        self.fp = fp or checkpoint_fingerprint(self.ck)
+        self.ck = checkpoint or resolve_options(name, self.options)
         self.config = ckpts.read_config(self.ck, trust_remote_code=self._trust)
         self._model: torch.nn.Module | None = None
         self._initial: dict[str, torch.Tensor] | None = None

@@ -159,7 +159,7 @@ class _TrainJob:
 
 
 def _backbone(handle: ModelHandle) -> Backbone:
-    return Backbone(handle.checkpoint, handle.options, checkpoint=handle.resolved, fp=handle.fingerprint())
+    return Backbone(handle.checkpoint, handle.options, checkpoint=handle.resolved)
 
 
 def majority(preds: np.ndarray, n_labels: int) -> np.ndarray:

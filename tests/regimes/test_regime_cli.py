@@ -10,7 +10,7 @@ import dabench
 from dabench.cli import main
 from dabench.errors import DabenchError, TaskError
 from dabench.options import RunOptions, parse_seeds, replayed
-from dabench.run import run_comparison
+from dabench.pipeline import run_comparison
 from dabench.regimes import regime_info
 from tests.regimes import TASKS_DIR
 
