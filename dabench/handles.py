@@ -142,9 +142,7 @@ def make_handles(base: str, adapted: str, engine: str, options: Mapping[str, Any
     """Handles of both sides; an adapter on the base's own weights shares the base's load; a
     served model (``--engine openai``) is its served name at its side's URL."""
     if engine in SERVED_ENGINES:
-        urls = per_role(list(options.get("base_url") or []), "--base-url")
-        if not urls:
-            raise CheckpointError("--engine openai needs --base-url URL (the server's, e.g. http://127.0.0.1:8000/v1)")
+        urls = per_role(list(options.get("base_url") or []), "--base-url")  # given: RunOptions.validate checks it
         toks = per_role(list(options.get("tokenizer") or []), "--tokenizer")
 
         def served(name: str, role: str) -> ModelHandle:

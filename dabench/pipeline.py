@@ -139,6 +139,7 @@ def run_comparison(base: str, adapted: str, tasks: Sequence[str], options: RunOp
     options to a comparison, taken by every command that runs models and by gate replay."""
     return compare(base, adapted, list(tasks), progress=progress, **options.compare_kwargs(tasks))
 
+
 def _prompted_plans(base: str, adapted: str, names: list[str], engine: str, engine_options: Mapping[str, Any],
                     chat: ChatSettings, stats: dict[str, Any], data: dict[str, Any], *, shots: int,
                     shots_split: str | None, select_prompt: bool, select_limit: int | None,

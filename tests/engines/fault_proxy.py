@@ -76,6 +76,18 @@ class _State:
             return fault
 
 
+def send_json(handler: BaseHTTPRequestHandler, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+    """Answer ``handler``'s request with ``body`` as JSON (and any extra ``headers``)."""
+    data = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    for k, v in (headers or {}).items():
+        handler.send_header(k, v)
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 class _Handler(BaseHTTPRequestHandler):
     """Applies the next fault of the plan, else forwards the request upstream."""
 
@@ -134,14 +146,7 @@ class _Handler(BaseHTTPRequestHandler):
             conn.close()
 
     def _json(self, status: int, message: str, kind: str, extra: dict[str, str] | None = None) -> None:
-        data = json.dumps({"error": {"message": message, "type": kind, "code": status}}).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (extra or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, {"error": {"message": message, "type": kind, "code": status}}, extra)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         pass  # quiet: the proxy's record is ``FaultProxy.served``

@@ -4,7 +4,6 @@ llama.cpp server, which is what the check exists for)."""
 
 from __future__ import annotations
 
-import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
@@ -15,6 +14,7 @@ from dabench.cli import main
 from dabench.engines.endpoint_client import EndpointClient, EndpointError
 from dabench.engines.served import per_role
 from dabench.errors import OptionError
+from tests.engines.fault_proxy import send_json
 
 
 class _NoPromptLogprobs(BaseHTTPRequestHandler):
@@ -26,14 +26,7 @@ class _NoPromptLogprobs(BaseHTTPRequestHandler):
         pass
 
     def _send(self, code: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, code, body, headers)
 
     def do_GET(self) -> None:  # noqa: N802
         self._send(200, {"object": "list", "data": [{"id": "m", "object": "model", "owned_by": "me"}]})
